@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Release builds of the engine drop Swift's exclusivity checks: the hot loop works on
+// unsafe pointers whose bounds are checked once at TLB fill, and dynamic exclusivity
+// enforcement costs a runtime call per access on class properties.
+let engineSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
+let package = Package(
+    name: "Kite",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kite", targets: ["Kite"]),
+        .executable(name: "kite-difftest", targets: ["KiteDiffTest"]),
+        .executable(name: "kite-bench", targets: ["KiteBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        .target(name: "CHostAtomics"),
+        .target(name: "GuestMemory", dependencies: ["CHostAtomics"], swiftSettings: engineSettings),
+        .target(name: "X86", dependencies: ["GuestMemory"], swiftSettings: engineSettings),
+        .target(
+            name: "X86Interpreter", dependencies: ["X86", "GuestMemory"],
+            swiftSettings: engineSettings),
+        .executableTarget(
+            name: "Kite",
+            dependencies: [
+                "X86", "X86Interpreter", "GuestMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "KiteDiffTest",
+            dependencies: [
+                "X86", "X86Interpreter", "GuestMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "KiteBench",
+            dependencies: [
+                "X86", "X86Interpreter", "GuestMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+        .testTarget(
+            name: "X86InterpreterTests", dependencies: ["X86", "X86Interpreter", "GuestMemory"]),
+        .testTarget(name: "RepositoryPolicyTests"),
+    ]
+)
