@@ -1,0 +1,120 @@
+import GuestMemory
+import X86
+
+/// Kite's software x86-64 CPU: an interpreter over pre-decoded instruction blocks with a soft
+/// TLB and lazy flags. Implements the `VirtualCPU` seam.
+///
+/// Hot state (general registers, RIP, flags, TLB) lives in stored properties and unsafe
+/// buffers owned by this object; everything else is kept in `arch`, a `CPUState` whose
+/// `gprs`, `rip` and `rflags` fields are stale while running and synchronised by `state`.
+/// One instance runs on one thread at a time.
+public final class Interpreter: VirtualCPU {
+    let memory: PhysicalMemory
+    let translation: any PhysicalTranslation
+    /// Physical addresses are machine addresses (no p2m lookup on TLB fill).
+    let identityTranslation: Bool
+    /// The sixteen general registers.
+    let regs: UnsafeMutablePointer<UInt64>
+    var rip: UInt64 = 0
+    /// RFLAGS; its status bits are current only while `lazy.op == .none`.
+    var flagsBase: UInt64 = 2
+    var lazy = LazyFlags()
+    /// Everything but the hot state above.
+    var arch = CPUState()
+    var fsBase: UInt64 = 0
+    var gsBase: UInt64 = 0
+    /// Current privilege level and the TLB tag bit for it (1 at CPL 3).
+    var cpl: UInt8 = 0
+    var userTag: UInt64 = 0
+    let tlb = SoftTLB()
+    let blocks = BlockCache()
+    var seenCodeEpoch: UInt32 = 0
+    /// Set when a store hit a frame holding decoded code: the current block may be stale.
+    var codeWritten = false
+    public var intercepts = InterceptControls()
+    public private(set) var retiredInstructions: UInt64 = 0
+    var pendingEvents: [InjectedEvent] = []
+    /// Number of instructions after which STI/MOV SS's interrupt shadow ends.
+    var decoder = Decoder(mode: .long64)
+
+    public init(memory: PhysicalMemory, translation: any PhysicalTranslation) {
+        self.memory = memory
+        self.translation = translation
+        identityTranslation = translation is IdentityTranslation
+        regs = .allocate(capacity: 16)
+        regs.initialize(repeating: 0, count: 16)
+        seenCodeEpoch = memory.codeWatch.markEpoch
+        loadState(arch)
+    }
+
+    deinit { regs.deallocate() }
+
+    public var state: CPUState {
+        get {
+            var s = arch
+            for i in 0..<16 { s.gprs.values[i] = regs[i] }
+            s.rip = rip
+            s.rflags = RFlags(rawValue: rflags)
+            s.segments[SegmentRegister.fs.rawValue].base = fsBase
+            s.segments[SegmentRegister.gs.rawValue].base = gsBase
+            return s
+        }
+        set {
+            let flush = newValue.cr3 != arch.cr3 || newValue.cr0 != arch.cr0 || newValue.cr4 != arch.cr4
+                || newValue.efer != arch.efer
+            loadState(newValue)
+            if flush { tlb.flushAll() }
+        }
+    }
+
+    private func loadState(_ s: CPUState) {
+        arch = s
+        for i in 0..<16 { regs[i] = s.gprs.values.count > i ? s.gprs.values[i] : 0 }
+        rip = s.rip
+        flagsBase = (s.rflags.rawValue & RFlags.defined.rawValue) | 2
+        lazy.op = .none
+        fsBase = s[.fs].base
+        gsBase = s[.gs].base
+        updatePrivilege()
+        decoder = Decoder(mode: s.mode)
+    }
+
+    /// Recomputes the cached CPL after CS changed.
+    func updatePrivilege() {
+        cpl = arch.cpl
+        userTag = cpl == 3 ? 1 : 0
+    }
+
+    public func flushTLB(_ scope: TLBFlush) {
+        switch scope {
+        case .all: tlb.flushAll()
+        case .nonGlobal: tlb.flushNonGlobal()
+        case .address(let a): tlb.flush(page: a)
+        }
+    }
+
+    public func inject(_ event: InjectedEvent) { pendingEvents.append(event) }
+
+    public func translate(_ linear: UInt64, for access: MemoryAccessKind, asUser: Bool) -> Result<MachineAddress, X86Exception> {
+        do {
+            let t = try walk(linear, access: access, user: asUser)
+            return .success(MachineAddress((t.frame << 12) | (linear & 0xFFF)))
+        } catch {
+            switch error {
+            case .fault(let e): return .failure(e)
+            case .exit: return .failure(.generalProtection(0))
+            }
+        }
+    }
+
+    /// Instructions retired inside the engine (for the run loop).
+    @inline(__always) func retire(_ n: Int) { retiredInstructions &+= UInt64(n) }
+}
+
+/// Makes `Interpreter` engines.
+public struct InterpreterFactory: VirtualCPUFactory {
+    public init() {}
+    public func makeVirtualCPU(memory: PhysicalMemory, translation: any PhysicalTranslation) -> any VirtualCPU {
+        Interpreter(memory: memory, translation: translation)
+    }
+}

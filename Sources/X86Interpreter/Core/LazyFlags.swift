@@ -1,0 +1,41 @@
+/// Arithmetic operations whose status flags are computed only when something reads them.
+enum FlagOp: UInt8 {
+    /// The status bits in `Interpreter.flagsBase` are current.
+    case none
+    case add, adc, sub, sbb
+    /// AND/OR/XOR/TEST: CF = OF = 0, AF = 0.
+    case logic
+    /// INC/DEC: like ADD/SUB of 1, but CF is preserved in `flagsBase`.
+    case inc, dec
+}
+
+/// The operands and result of the last flag-setting operation (Bochs-style lazy flags).
+/// `size` is in bytes; `result`, `a` and `b` are masked to it.
+struct LazyFlags {
+    var op: FlagOp = .none
+    var size: UInt8 = 8
+    var result: UInt64 = 0
+    var a: UInt64 = 0
+    var b: UInt64 = 0
+    /// Carry-in for ADC/SBB.
+    var carryIn: UInt64 = 0
+}
+
+@inline(__always) func sizeMask(_ size: UInt8) -> UInt64 {
+    size >= 8 ? ~0 : (UInt64(1) << (UInt64(size) &* 8)) &- 1
+}
+
+@inline(__always) func signBit(_ size: UInt8) -> UInt64 {
+    UInt64(1) << (UInt64(size) &* 8 &- 1)
+}
+
+@inline(__always) func signExtend(_ v: UInt64, from size: UInt8) -> UInt64 {
+    switch size {
+    case 1: UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v)))
+    case 2: UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v)))
+    case 4: UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: v)))
+    default: v
+    }
+}
+
+@inline(__always) func parityFlag(_ v: UInt64) -> Bool { UInt8(truncatingIfNeeded: v).nonzeroBitCount & 1 == 0 }
