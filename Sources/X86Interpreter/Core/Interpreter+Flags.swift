@@ -25,7 +25,8 @@ extension Interpreter {
     @inline(__always) var carryFlag: Bool {
         let l = lazy
         switch l.op {
-        case .none, .inc, .dec: return flagsBase & Self.CF != 0
+        case .none: return flagsBase & Self.CF != 0
+        case .inc, .dec: return l.carryIn != 0
         case .add: return l.result < l.a
         case .adc: return l.carryIn != 0 ? l.result <= l.a : l.result < l.a
         case .sub: return l.a < l.b

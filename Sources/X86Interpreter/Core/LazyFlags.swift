@@ -5,7 +5,7 @@ enum FlagOp: UInt8 {
     case add, adc, sub, sbb
     /// AND/OR/XOR/TEST: CF = OF = 0, AF = 0.
     case logic
-    /// INC/DEC: like ADD/SUB of 1, but CF is preserved in `flagsBase`.
+    /// INC/DEC: like ADD/SUB of 1, but CF is the preserved one, kept in `carryIn`.
     case inc, dec
 }
 
@@ -17,7 +17,7 @@ struct LazyFlags {
     var result: UInt64 = 0
     var a: UInt64 = 0
     var b: UInt64 = 0
-    /// Carry-in for ADC/SBB.
+    /// Carry-in for ADC/SBB; the preserved CF for INC/DEC.
     var carryIn: UInt64 = 0
 }
 

@@ -211,7 +211,26 @@ struct Decoder {
             }
         }
         d.length = UInt8(pos)
+        specialize(&d)
         return d
+    }
+
+    /// Rewrites register-only forms of the hottest instructions into dedicated operations
+    /// with the destination in `rm`, so the executor's common path has no form decisions.
+    private func specialize(_ d: inout DecodedInstruction) {
+        guard !d.flags.contains(.memory) else { return }
+        switch d.op {
+        case .alu where d.flags.contains(.sourceImmediate):
+            d.op = .aluRegImm
+            d.immediate &= sizeMask(d.size)
+        case .alu:
+            d.op = .aluRegReg
+            if d.flags.contains(.regIsDestination) { swap(&d.reg, &d.rm) }
+        case .incDec:
+            d.op = .incDecReg
+        default:
+            break
+        }
     }
 
     /// Maps a register number to the byte-register encoding: without REX, 4-7 mean AH-BH.

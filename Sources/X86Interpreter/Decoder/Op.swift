@@ -5,6 +5,9 @@ enum Op: UInt8 {
     case invalid
     /// ADD OR ADC SBB AND SUB XOR CMP; sub = `AluKind`.
     case alu
+    /// Register-only specialisations made by the decoder for the hot loop:
+    /// `aluRegReg` computes rm ← rm op reg, `aluRegImm` rm ← rm op imm, `incDecReg` rm ± 1.
+    case aluRegReg, aluRegImm, incDecReg
     case test
     /// sub 0 = INC, 1 = DEC.
     case incDec

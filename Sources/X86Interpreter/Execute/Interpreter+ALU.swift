@@ -1,23 +1,13 @@
 import X86
 
 extension Interpreter {
-    /// ADD OR ADC SBB AND SUB XOR CMP with lazy flags.
-    @inline(__always)
+    /// ADD OR ADC SBB AND SUB XOR CMP with a memory operand, with lazy flags.
     func executeALU(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         let d = p.pointee
         let size = d.size
         let m = sizeMask(size)
         let kind = d.sub
-        // Register/immediate forms skip the generic operand plumbing: the hot loop case.
-        if !d.flags.contains(.memory) {
-            let dst = d.flags.contains(.regIsDestination) ? d.reg : d.rm
-            let a = reg(dst, size)
-            let b = d.flags.contains(.sourceImmediate) ? d.immediate & m
-                : reg(d.flags.contains(.regIsDestination) ? d.rm : d.reg, size)
-            let r = aluCompute(kind, a, b, size: size)
-            if kind != AluKind.cmp.rawValue { setReg(dst, size, r) }
-            return
-        }
+        // Register-only forms were specialised by the decoder (aluRegReg, aluRegImm).
         if d.flags.contains(.regIsDestination) {
             let a = reg(d.reg, size)
             let b = try readE(p)
@@ -81,16 +71,37 @@ extension Interpreter {
         setLazy(.logic, size: d.size, result: a & b, a: a, b: b)
     }
 
-    /// INC/DEC keep CF: it is folded into `flagsBase` before the lazy op replaces the others.
-    @inline(__always)
+    /// INC/DEC keep CF: the current CF rides along in the lazy state's `carryIn`.
     func executeIncDec(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         let d = p.pointee
         let m = sizeMask(d.size)
         let isDec = d.sub & 1 == 1
-        let cf = carryFlag
-        flagsBase = cf ? flagsBase | Self.CF : flagsBase & ~Self.CF
+        let cf: UInt64 = carryFlag ? 1 : 0
         let (old, new) = try modifyE(p) { a in isDec ? (a &- 1) & m : (a &+ 1) & m }
         setLazy(isDec ? .dec : .inc, size: d.size, result: new, a: old, b: 1)
+        lazy.carryIn = cf
+    }
+
+    /// INC/DEC of a register (the decoder's specialisation).
+    @inline(__always)
+    func executeIncDecRegister(_ p: UnsafePointer<DecodedInstruction>) {
+        let d = p.pointee
+        let cf: UInt64 = carryFlag ? 1 : 0
+        let old = reg(d.rm, d.size)
+        let new = (d.sub & 1 == 1 ? old &- 1 : old &+ 1) & sizeMask(d.size)
+        setReg(d.rm, d.size, new)
+        setLazy(d.sub & 1 == 1 ? .dec : .inc, size: d.size, result: new, a: old, b: 1)
+        lazy.carryIn = cf
+    }
+
+    /// ALU op on registers or register and immediate (the decoder's specialisations).
+    @inline(__always)
+    func executeALURegister(_ p: UnsafePointer<DecodedInstruction>, immediate: Bool) {
+        let d = p.pointee
+        let a = reg(d.rm, d.size)
+        let b = immediate ? d.immediate : reg(d.reg, d.size)
+        let r = aluCompute(d.sub, a, b, size: d.size)
+        if d.sub != AluKind.cmp.rawValue { setReg(d.rm, d.size, r) }
     }
 
     func executeNotNeg(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {

@@ -7,6 +7,9 @@ extension Interpreter {
     @inline(__always)
     func execute(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         switch p.pointee.op {
+        case .aluRegReg: executeALURegister(p, immediate: false)
+        case .aluRegImm: executeALURegister(p, immediate: true)
+        case .incDecReg: executeIncDecRegister(p)
         case .alu: try executeALU(p)
         case .mov: try executeMov(p)
         case .jcc:
