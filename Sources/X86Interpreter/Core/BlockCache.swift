@@ -8,7 +8,20 @@ struct DecodedBlock {
     /// The machine frame the block was decoded from and its code-watch version then.
     var frame: UInt64 = 0
     var version: UInt32 = 0
+    /// Up to two successors seen before (taken and fall-through): the RIP control reached,
+    /// the table slot and key of the block found there, under TLB generation `linkGeneration`.
+    var links: (BlockLink, BlockLink) = (BlockLink(), BlockLink())
+    /// Which link the next new successor replaces.
+    var nextLink: UInt8 = 0
     static let emptyKey: UInt64 = ~0
+}
+
+/// A remembered successor of a block (block chaining without a table lookup).
+struct BlockLink {
+    var rip: UInt64 = ~0
+    var key: UInt64 = DecodedBlock.emptyKey
+    var slot: Int32 = 0
+    var generation: UInt32 = 0
 }
 
 /// Decoded blocks keyed by machine address, in a direct-mapped table over one arena of

@@ -22,10 +22,17 @@ extension Interpreter {
     public func run(budget: Int) -> VCPUExit {
         var remaining = budget
         while remaining > 0 {
-            do {
+            do throws(CPUEvent) {
                 if !pendingEvents.isEmpty { try deliverPendingEvent() }
                 guard decoder.mode == .long64 else { return .unsupportedMode(decoder.mode) }
-                try runBlock(&remaining)
+                let epoch = memory.codeWatch.markEpoch
+                if epoch != seenCodeEpoch {
+                    // Another vCPU started treating some frame as code: drop cached writable
+                    // mappings so stores to it take the path that invalidates its blocks.
+                    tlb.flushWrites()
+                    seenCodeEpoch = epoch
+                }
+                try runBlocks(&remaining)
             } catch {
                 switch error {
                 case .exit(let exit): return exit
@@ -37,14 +44,66 @@ extension Interpreter {
         return .budgetExhausted
     }
 
-    /// Runs (decoding if needed) the block at RIP, at most `remaining` instructions.
+    /// Runs the block at RIP and then, while each block ends normally, the blocks it chains
+    /// to, until the budget is spent or something needs the outer loop.
     @inline(__always)
-    func runBlock(_ remaining: inout Int) throws(CPUEvent) {
-        let epoch = memory.codeWatch.markEpoch
-        if epoch != seenCodeEpoch {
-            tlb.flushWrites()
-            seenCodeEpoch = epoch
+    func runBlocks(_ remaining: inout Int) throws(CPUEvent) {
+        guard var block = try lookupBlock(&remaining) else { return }
+        while true {
+            let count = Int(block.pointee.count)
+            let n = min(count, remaining)
+            let base = blocks.arena + Int(block.pointee.start)
+            codeWritten = false
+            var i = 0
+            do throws(CPUEvent) {
+                while i < n {
+                    try execute(UnsafePointer(base + i))
+                    i += 1
+                    if codeWritten { break }
+                }
+            } catch {
+                retire(i)
+                remaining -= i
+                throw error
+            }
+            retire(i)
+            remaining -= i
+            guard i == count, remaining > 0, pendingEvents.isEmpty else { return }
+            // Follow a remembered link if it is still valid, else look up and remember.
+            let generation = tlb.generation
+            if let next = linkedSuccessor(of: block, generation: generation) {
+                block = next
+                continue
+            }
+            guard let next = try lookupBlock(&remaining) else { return }
+            let link = BlockLink(rip: rip, key: next.pointee.key, slot: Int32(next - blocks.table), generation: generation)
+            if block.pointee.nextLink == 0 { block.pointee.links.0 = link } else { block.pointee.links.1 = link }
+            block.pointee.nextLink ^= 1
+            block = next
         }
+    }
+
+    @inline(__always)
+    func linkedSuccessor(of block: UnsafeMutablePointer<DecodedBlock>, generation: UInt32) -> UnsafeMutablePointer<DecodedBlock>? {
+        let links = block.pointee.links
+        let link: BlockLink
+        if links.0.rip == rip && links.0.generation == generation {
+            link = links.0
+        } else if links.1.rip == rip && links.1.generation == generation {
+            link = links.1
+        } else {
+            return nil
+        }
+        let candidate = blocks.table + Int(link.slot)
+        guard candidate.pointee.key == link.key,
+            candidate.pointee.version == memory.codeWatch.version(candidate.pointee.frame)
+        else { return nil }
+        return candidate
+    }
+
+    /// Finds (decoding if needed) the block at RIP. Returns nil after executing an
+    /// instruction that straddles a page boundary uncached.
+    func lookupBlock(_ remaining: inout Int) throws(CPUEvent) -> UnsafeMutablePointer<DecodedBlock>? {
         let e = tlb.fetch + SoftTLB.slot(rip)
         let host: UnsafeMutableRawPointer
         let frame: UInt64
@@ -60,31 +119,13 @@ extension Interpreter {
         let block = blocks.slot(for: key)
         if block.pointee.key != key || block.pointee.version != memory.codeWatch.version(frame) {
             if try !decodeBlock(into: block, key: key, host: host, frame: frame) {
-                // The instruction at RIP straddles a page boundary: run it uncached.
                 remaining -= 1
                 try execute(UnsafePointer(blocks.scratch))
                 retire(1)
-                return
+                return nil
             }
         }
-        let n = min(Int(block.pointee.count), remaining)
-        let base = blocks.arena + Int(block.pointee.start)
-        codeWritten = false
-        var i = 0
-        do throws(CPUEvent) {
-            while i < n {
-                let p = UnsafePointer(base + i)
-                try execute(p)
-                i += 1
-                if codeWritten { break }
-            }
-        } catch {
-            retire(i)
-            remaining -= i
-            throw error
-        }
-        retire(i)
-        remaining -= i
+        return block
     }
 
     /// Decodes the block at RIP into `block`. Returns false (with the instruction decoded into
@@ -92,9 +133,8 @@ extension Interpreter {
     func decodeBlock(into block: UnsafeMutablePointer<DecodedBlock>, key: UInt64, host: UnsafeMutableRawPointer, frame: UInt64) throws(CPUEvent) -> Bool {
         let start = blocks.reserve()
         let version = memory.codeWatch.markCode(frame)
-        if seenCodeEpoch != memory.codeWatch.markEpoch {
-            tlb.flushWrites(frame: frame)
-        }
+        // This vCPU may hold a writable mapping of the frame that just became code.
+        tlb.flushWrites(frame: frame)
         var offset = Int(rip & 0xFFF)
         var count = 0
         let pageRIP = rip & ~0xFFF

@@ -81,6 +81,7 @@ public final class Interpreter: VirtualCPU {
 
     /// Recomputes the cached CPL after CS changed.
     func updatePrivilege() {
+        tlb.bumpGeneration()
         cpl = arch.cpl
         userTag = cpl == 3 ? 1 : 0
     }

@@ -19,8 +19,13 @@ struct SoftTLB: ~Copyable {
     let read: UnsafeMutablePointer<TLBEntry>
     let write: UnsafeMutablePointer<TLBEntry>
     let fetch: UnsafeMutablePointer<TLBEntry>
+    /// Increases on every flush and privilege change: block links recorded under an older
+    /// generation may no longer describe where RIP's linear address leads.
+    let generationCounter: UnsafeMutablePointer<UInt32>
 
     init() {
+        generationCounter = .allocate(capacity: 1)
+        generationCounter.initialize(to: 0)
         read = .allocate(capacity: Self.entries)
         write = .allocate(capacity: Self.entries)
         fetch = .allocate(capacity: Self.entries)
@@ -28,6 +33,7 @@ struct SoftTLB: ~Copyable {
     }
 
     deinit {
+        generationCounter.deallocate()
         read.deallocate()
         write.deallocate()
         fetch.deallocate()
@@ -35,20 +41,26 @@ struct SoftTLB: ~Copyable {
 
     @inline(__always) static func slot(_ linear: UInt64) -> Int { Int((linear >> 12) & mask) }
 
+    @inline(__always) var generation: UInt32 { generationCounter.pointee }
+    func bumpGeneration() { generationCounter.pointee &+= 1 }
+
     func flushAll() {
+        bumpGeneration()
         for t in [read, write, fetch] { t.update(repeating: TLBEntry(), count: Self.entries) }
     }
 
     func flushNonGlobal() {
+        bumpGeneration()
         for t in [read, write, fetch] {
             for i in 0..<Self.entries where !t[i].global { t[i] = TLBEntry() }
         }
     }
 
-    func flushWrites() { write.update(repeating: TLBEntry(), count: Self.entries) }
+    func flushWrites() { write.update(repeating: TLBEntry(), count: Self.entries) }  // fetches unaffected
 
     /// Drops the entries of the page holding `linear` in both privilege contexts.
     func flush(page linear: UInt64) {
+        bumpGeneration()
         let i = Self.slot(linear)
         let page = linear & ~0xFFF
         for t in [read, write, fetch] where t[i].tag & ~1 == page { t[i] = TLBEntry() }
