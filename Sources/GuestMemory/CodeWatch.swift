@@ -32,29 +32,23 @@ public final class CodeWatch: @unchecked Sendable {
         epoch.deallocate()
     }
 
+    /// The non-owning view the CPU engine uses on its hot paths.
+    @inlinable public var view: CodeWatchView {
+        CodeWatchView(flags: flags, versions: versions, epoch: epoch, frameCount: frameCount)
+    }
+
     /// Increases whenever a frame becomes flagged as holding code.
-    @inlinable public var markEpoch: UInt32 { kite_load32(epoch) }
+    @inlinable public var markEpoch: UInt32 { view.markEpoch }
 
     /// Whether `frame` holds decoded code.
-    @inlinable public func holdsCode(_ frame: UInt64) -> Bool {
-        frame < frameCount && flags[Int(frame)] != 0
-    }
+    @inlinable public func holdsCode(_ frame: UInt64) -> Bool { view.holdsCode(frame) }
 
     /// The current version of `frame` (0 outside RAM).
-    @inlinable public func version(_ frame: UInt64) -> UInt32 {
-        frame < frameCount ? kite_load32(versions + Int(frame)) : 0
-    }
+    @inlinable public func version(_ frame: UInt64) -> UInt32 { view.version(frame) }
 
     /// Flags `frame` as holding code and returns its version.
-    @inlinable public func markCode(_ frame: UInt64) -> UInt32 {
-        guard frame < frameCount else { return 0 }
-        if kite_fetch_or8(flags + Int(frame), 1) == 0 { _ = kite_increment32(epoch) }
-        return version(frame)
-    }
+    @inlinable public func markCode(_ frame: UInt64) -> UInt32 { view.markCode(frame) }
 
     /// Called for every write into `frame`: bumps its version when it holds code.
-    @inlinable public func noteWrite(frame: UInt64) {
-        guard frame < frameCount, flags[Int(frame)] != 0 else { return }
-        _ = kite_increment32(versions + Int(frame))
-    }
+    @inlinable public func noteWrite(frame: UInt64) { view.noteWrite(frame: frame) }
 }

@@ -15,19 +15,14 @@ public final class FrameBitmap: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 
+    /// The non-owning view the CPU engine uses on its hot paths.
+    @inlinable public var view: FrameBitmapView { FrameBitmapView(bytes: bytes, frameCount: frameCount) }
+
     /// Sets the bit of `frame`; frames outside the map are ignored.
-    @inlinable public func set(_ frame: UInt64) {
-        guard frame < frameCount else { return }
-        let p = bytes + Int(frame >> 3)
-        let bit = UInt8(1) << UInt8(frame & 7)
-        if p.pointee & bit == 0 { _ = kite_fetch_or8(p, bit) }
-    }
+    @inlinable public func set(_ frame: UInt64) { view.set(frame) }
 
     /// The bit of `frame`; false outside the map.
-    @inlinable public func test(_ frame: UInt64) -> Bool {
-        guard frame < frameCount else { return false }
-        return bytes[Int(frame >> 3)] & (UInt8(1) << UInt8(frame & 7)) != 0
-    }
+    @inlinable public func test(_ frame: UInt64) -> Bool { view.test(frame) }
 
     /// Clears the bit of `frame` and returns whether it was set.
     @discardableResult

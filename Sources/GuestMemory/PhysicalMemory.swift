@@ -56,6 +56,9 @@ public final class PhysicalMemory: @unchecked Sendable {
 
     deinit { munmap(base, Int(size)) }
 
+    /// The non-owning view the CPU engine uses on its hot paths.
+    public var view: RAMView { RAMView(base: base, frameCount: frameCount) }
+
     /// True when `[address, address+length)` lies inside machine RAM.
     @inlinable public func contains(_ address: MachineAddress, length: UInt64) -> Bool {
         let (end, overflow) = address.rawValue.addingReportingOverflow(length)

@@ -76,10 +76,10 @@ extension Interpreter {
             tlb.fetch[i] = entry
         case .write:
             tlb.read[i] = entry
-            memory.dirtyLog.set(t.frame)
+            dirtyLog.set(t.frame)
             // A code frame never gets a cached writable mapping: each store must reach
             // `noteCodeWrite` so decoded blocks of it are dropped.
-            if !memory.codeWatch.holdsCode(t.frame) { tlb.write[i] = entry }
+            if !codeWatch.holdsCode(t.frame) { tlb.write[i] = entry }
         }
         return t
     }
@@ -132,8 +132,8 @@ extension Interpreter {
     /// version so stale blocks are dropped, and stop the current block.
     @inline(__always)
     func noteCodeWrite(_ frame: UInt64) {
-        if memory.codeWatch.holdsCode(frame) {
-            memory.codeWatch.noteWrite(frame: frame)
+        if codeWatch.holdsCode(frame) {
+            codeWatch.noteWrite(frame: frame)
             codeWritten = true
         }
     }

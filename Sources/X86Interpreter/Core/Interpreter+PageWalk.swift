@@ -3,6 +3,17 @@ import X86
 
 /// The result of a successful translation: the machine frame, its host pointer and whether
 /// the mapping may be cached as global.
+struct WalkCache {
+    /// Linear address >> 21 of the cached region, or ~0.
+    var region: UInt64 = ~0
+    var generation: UInt32 = 0
+    /// Guest-physical address of the L1 table.
+    var table: UInt64 = 0
+    var writable = false
+    var user = false
+    var noExecute = false
+}
+
 struct Translation {
     var frame: UInt64
     var host: UnsafeMutableRawPointer
@@ -24,7 +35,7 @@ extension Interpreter {
         } else {
             throw .exit(.physicalAccessFault(physicalAddress: physical, isWrite: isWrite))
         }
-        guard let p = memory.pointer(to: MachineFrame(mframe)) else {
+        guard let p = ram.pointer(to: mframe) else {
             throw .exit(.physicalAccessFault(physicalAddress: physical, isWrite: isWrite))
         }
         return (p + Int(physical & 0xFFF), mframe)
@@ -57,6 +68,14 @@ extension Interpreter {
         var visited: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil)
         var visitedCount = 0
         var level = 4
+        if walkCache.region == linear >> 21 && walkCache.generation == tlb.generation {
+            // Upper levels were walked (and their accessed bits set) under this generation.
+            level = 1
+            table = walkCache.table
+            writable = walkCache.writable
+            userOK = walkCache.user
+            noExec = walkCache.noExecute
+        }
         var leaf: UInt64 = 0
         var pageBase: UInt64 = 0
         while true {
@@ -92,6 +111,10 @@ extension Interpreter {
             }
             table = entry & PTE.addressMask
             level -= 1
+            if level == 1 {
+                walkCache = WalkCache(region: linear >> 21, generation: tlb.generation, table: table,
+                                      writable: writable, user: userOK, noExecute: noExec)
+            }
         }
         // Permissions (SDM 4.6): user accesses need U/S everywhere; writes need R/W unless a
         // supervisor write with CR0.WP clear; fetches need NX clear.

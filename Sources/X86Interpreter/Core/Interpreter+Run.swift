@@ -25,7 +25,7 @@ extension Interpreter {
             do throws(CPUEvent) {
                 if !pendingEvents.isEmpty { try deliverPendingEvent() }
                 guard decoder.mode == .long64 else { return .unsupportedMode(decoder.mode) }
-                let epoch = memory.codeWatch.markEpoch
+                let epoch = codeWatch.markEpoch
                 if epoch != seenCodeEpoch {
                     // Another vCPU started treating some frame as code: drop cached writable
                     // mappings so stores to it take the path that invalidates its blocks.
@@ -96,7 +96,7 @@ extension Interpreter {
         }
         let candidate = blocks.table + Int(link.slot)
         guard candidate.pointee.key == link.key,
-            candidate.pointee.version == memory.codeWatch.version(candidate.pointee.frame)
+            candidate.pointee.version == codeWatch.version(candidate.pointee.frame)
         else { return nil }
         return candidate
     }
@@ -117,7 +117,7 @@ extension Interpreter {
         }
         let key = (frame << 12) | (rip & 0xFFF)
         let block = blocks.slot(for: key)
-        if block.pointee.key != key || block.pointee.version != memory.codeWatch.version(frame) {
+        if block.pointee.key != key || block.pointee.version != codeWatch.version(frame) {
             if try !decodeBlock(into: block, key: key, host: host, frame: frame) {
                 remaining -= 1
                 try execute(UnsafePointer(blocks.scratch))
@@ -132,7 +132,7 @@ extension Interpreter {
     /// `blocks.scratch`) when the first instruction crosses into the next page.
     func decodeBlock(into block: UnsafeMutablePointer<DecodedBlock>, key: UInt64, host: UnsafeMutableRawPointer, frame: UInt64) throws(CPUEvent) -> Bool {
         let start = blocks.reserve()
-        let version = memory.codeWatch.markCode(frame)
+        let version = codeWatch.markCode(frame)
         // This vCPU may hold a writable mapping of the frame that just became code.
         tlb.flushWrites(frame: frame)
         var offset = Int(rip & 0xFFF)

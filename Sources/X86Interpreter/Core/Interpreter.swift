@@ -10,6 +10,10 @@ import X86
 /// One instance runs on one thread at a time.
 public final class Interpreter: VirtualCPU {
     let memory: PhysicalMemory
+    /// Pointer views of `memory` and its maps for the hot paths (no reference counting).
+    let ram: RAMView
+    let dirtyLog: FrameBitmapView
+    let codeWatch: CodeWatchView
     let translation: any PhysicalTranslation
     /// Physical addresses are machine addresses (no p2m lookup on TLB fill).
     let identityTranslation: Bool
@@ -27,6 +31,10 @@ public final class Interpreter: VirtualCPU {
     var cpl: UInt8 = 0
     var userTag: UInt64 = 0
     let tlb = SoftTLB()
+    /// A one-entry paging-structure cache (SDM 4.10.3): the L1 table that maps the last
+    /// 2 MiB region walked, with the rights its upper levels grant. Valid while the TLB
+    /// generation is unchanged, so every flush also drops it, as on hardware.
+    var walkCache = WalkCache()
     let blocks = BlockCache()
     var seenCodeEpoch: UInt32 = 0
     /// Set when a store hit a frame holding decoded code: the current block may be stale.
@@ -39,11 +47,14 @@ public final class Interpreter: VirtualCPU {
 
     public init(memory: PhysicalMemory, translation: any PhysicalTranslation) {
         self.memory = memory
+        ram = memory.view
+        dirtyLog = memory.dirtyLog.view
+        codeWatch = memory.codeWatch.view
         self.translation = translation
         identityTranslation = translation is IdentityTranslation
         regs = .allocate(capacity: 16)
         regs.initialize(repeating: 0, count: 16)
-        seenCodeEpoch = memory.codeWatch.markEpoch
+        seenCodeEpoch = codeWatch.markEpoch
         loadState(arch)
     }
 
