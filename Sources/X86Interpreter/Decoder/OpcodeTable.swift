@@ -146,8 +146,8 @@ struct OpcodeTables {
         one(0xAD, .init(op: .lods))
         one(0xAE, .init(op: .scas, size: .byte))
         one(0xAF, .init(op: .scas))
-        one(0xC0, .init(modrm: true, immediate: .byteUnsigned, size: .byte, group: .group2))
-        one(0xC1, .init(modrm: true, immediate: .byteUnsigned, group: .group2))
+        one(0xC0, .init(modrm: true, immediate: .byteUnsigned, size: .byte, flags: .sourceImmediate, group: .group2))
+        one(0xC1, .init(modrm: true, immediate: .byteUnsigned, flags: .sourceImmediate, group: .group2))
         one(0xC2, .init(op: .ret, immediate: .word, size: .default64, flags: .endsBlock))
         one(0xC3, .init(op: .ret, size: .default64, flags: .endsBlock))
         one(0xC4, .init(invalidIn64: true))  // VEX: no AVX in this CPU.
