@@ -100,17 +100,23 @@ extension Interpreter {
             setReg(d.rm, d.size, new)
             return (old, new)
         }
-        let la = effectiveAddress(p)
-        if let ptr = try writablePointer(la, d.size) {
-            if atomic || d.flags.contains(.lock) { return Self.atomicModify(ptr, d.size, transform) }
-            let old = Self.load(ptr, d.size)
+        return try modifyMemory(effectiveAddress(p), d.size, atomic: atomic || d.flags.contains(.lock), transform)
+    }
+
+    /// One read-modify-write of `size` bytes at linear `la`, translated for writing first (so
+    /// a read-only page faults as a write); atomic when asked and within one page.
+    @inline(__always)
+    func modifyMemory(_ la: UInt64, _ size: UInt8, atomic: Bool, _ transform: (UInt64) -> UInt64) throws(CPUEvent) -> (old: UInt64, new: UInt64) {
+        if let ptr = try writablePointer(la, size) {
+            if atomic { return Self.atomicModify(ptr, size, transform) }
+            let old = Self.load(ptr, size)
             let new = transform(old)
-            Self.store(ptr, d.size, new)
+            Self.store(ptr, size, new)
             return (old, new)
         }
-        let old = try read(la, d.size)
+        let old = try read(la, size)
         let new = transform(old)
-        try write(la, d.size, new)
+        try write(la, size, new)
         return (old, new)
     }
 }
