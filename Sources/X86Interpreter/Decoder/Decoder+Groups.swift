@@ -26,21 +26,21 @@ extension Decoder {
             case 0, 1: d.op = .incDec
             case 2:
                 d.op = .callIndirect
-                d.size = is64 ? (opsizePrefix ? 2 : 8) : d.size
+                d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
                 d.flags.insert(.endsBlock)
             case 3:
                 d.op = isMemory ? .callFar : .invalid
                 d.flags.insert(.endsBlock)
             case 4:
                 d.op = .jmpIndirect
-                d.size = is64 ? (opsizePrefix ? 2 : 8) : d.size
+                d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
                 d.flags.insert(.endsBlock)
             case 5:
                 d.op = isMemory ? .jmpFar : .invalid
                 d.flags.insert(.endsBlock)
             case 6:
                 d.op = .push
-                d.size = is64 ? (opsizePrefix ? 2 : 8) : d.size
+                d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
             default: d.op = .invalid
             }
         case .group6:

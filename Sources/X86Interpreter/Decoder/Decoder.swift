@@ -113,7 +113,8 @@ struct Decoder {
         case .word: d.size = 2
         case .force64: d.size = is64 ? 8 : 4
         case .default64:
-            d.size = is64 ? (opsizePrefix ? 2 : 8) : (opsizePrefix != defaultBig ? 4 : 2)
+            // In 64-bit mode REX.W wins over 0x66 (then the size is 64).
+            d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : (opsizePrefix != defaultBig ? 4 : 2)
         case .v:
             d.size = rexW ? 8 : (opsizePrefix != defaultBig ? 4 : 2)
         }
@@ -126,6 +127,11 @@ struct Decoder {
         if lastRep == 0xF2 { d.flags.insert(.repne) }
         d.op = entry.op
         d.sub = entry.sub
+        // A REP string instruction may stop after part of its iterations with RIP still at
+        // itself (see `executeString`), so nothing may follow it in a decoded block.
+        if lastRep != 0 && [.movs, .cmps, .stos, .lods, .scas, .ins, .outs].contains(entry.op) {
+            d.flags.insert(.endsBlock)
+        }
 
         // Opcode-register forms (50+r, 58+r, 90+r, B0+r, B8+r, 0F C8+r) use REX.B.
         let opcodeRegister = (entry.sub & 7) | rexB
@@ -149,7 +155,10 @@ struct Decoder {
             let regField = (modrmByte >> 3) & 7
             let rmField = modrmByte & 7
             d.reg = byteRegister(regField | rexR, size: d.size, rex: rex)
-            if mod == 3 {
+            // MOV to/from CRn and DRn ignore ModRM.mod: the operand is always a register and
+            // no SIB or displacement follows (SDM vol. 2, "MOV—Move to/from Control Registers").
+            let registerOnly = entry.op == .movToCR || entry.op == .movFromCR || entry.op == .movToDR || entry.op == .movFromDR
+            if mod == 3 || registerOnly {
                 d.rm = byteRegister(rmField | rexB, size: d.size, rex: rex)
             } else {
                 d.flags.insert(.memory)
@@ -159,6 +168,8 @@ struct Decoder {
                 resolveGroup(&d, group: entry.group, opcode: opcode, modrm: modrmByte, rep: lastRep, rexW: rexW, is64: is64, opsizePrefix: opsizePrefix)
             }
         }
+        rejectInvalidForms(&d, opcode: opcode, twoByte: twoByte, modrm: modrmByte, opsizePrefix: opsizePrefix, rep: lastRep)
+
         // Forms whose G/E register fields are not byte registers even for byte operations.
         if d.op == .movExtend || d.op == .movsxd {
             d.reg = ((modrmByte >> 3) & 7) | rexR
@@ -228,6 +239,26 @@ struct Decoder {
             if d.flags.contains(.regIsDestination) { swap(&d.reg, &d.rm) }
         case .incDec:
             d.op = .incDecReg
+        default:
+            break
+        }
+    }
+
+    /// Encodings whose opcode exists but whose ModRM or prefixes make them undefined (#UD).
+    private func rejectInvalidForms(_ d: inout DecodedInstruction, opcode: UInt8, twoByte: Bool, modrm: UInt8, opsizePrefix: Bool, rep: UInt8) {
+        let isMemory = d.flags.contains(.memory)
+        let regField = (modrm >> 3) & 7
+        switch (twoByte, opcode) {
+        case (false, 0x8C):
+            if regField > 5 { d.op = .invalid }  // no segment registers 6 and 7
+        case (false, 0x8E):
+            if regField > 5 || regField == 1 { d.op = .invalid }  // nor loading CS
+        case (false, 0x8D):
+            if !isMemory { d.op = .invalid }  // LEA needs a memory operand
+        case (true, 0xC3):
+            if !isMemory || opsizePrefix || rep != 0 { d.op = .invalid }  // MOVNTI: memory only, no 66/F2/F3
+        case (true, 0x0D):
+            if !isMemory { d.op = .invalid }  // PREFETCHW: memory only
         default:
             break
         }
