@@ -27,12 +27,33 @@ extension Interpreter {
         recordALUFlags(kind, old, b, new, carry: carry, size: size)
     }
 
-    /// Computes an ALU result and records its flags.
+    /// Computes an ALU result and records its flags, in one switch (the hot path).
     @inline(__always)
     func aluCompute(_ kind: UInt8, _ a: UInt64, _ b: UInt64, size: UInt8) -> UInt64 {
-        let carry: UInt64 = (kind == AluKind.adc.rawValue || kind == AluKind.sbb.rawValue) && carryFlag ? 1 : 0
-        let r = Self.aluResult(kind, a, b, carry: carry, mask: sizeMask(size))
-        recordALUFlags(kind, a, b, r, carry: carry, size: size)
+        let m = sizeMask(size)
+        let r: UInt64
+        switch kind {
+        case 0:
+            r = (a &+ b) & m
+            setLazy(.add, size: size, result: r, a: a, b: b)
+        case 2, 3:
+            let carry: UInt64 = carryFlag ? 1 : 0
+            r = Self.aluResult(kind, a, b, carry: carry, mask: m)
+            setLazy(kind == 2 ? .adc : .sbb, size: size, result: r, a: a, b: b)
+            lazy.carryIn = carry
+        case 5, 7:
+            r = (a &- b) & m
+            setLazy(.sub, size: size, result: r, a: a, b: b)
+        case 1:
+            r = a | b
+            setLazy(.logic, size: size, result: r, a: a, b: b)
+        case 4:
+            r = a & b
+            setLazy(.logic, size: size, result: r, a: a, b: b)
+        default:
+            r = a ^ b
+            setLazy(.logic, size: size, result: r, a: a, b: b)
+        }
         return r
     }
 
