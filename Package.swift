@@ -26,10 +26,11 @@ let package = Package(
         .target(
             name: "X86Interpreter", dependencies: ["X86", "GuestMemory"],
             swiftSettings: engineSettings),
+        .target(name: "BareMetal", dependencies: ["X86", "GuestMemory"]),
         .executableTarget(
             name: "Kite",
             dependencies: [
-                "X86", "X86Interpreter", "GuestMemory",
+                "X86", "X86Interpreter", "GuestMemory", "BareMetal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -41,12 +42,14 @@ let package = Package(
         .executableTarget(
             name: "KiteBench",
             dependencies: [
-                "X86", "X86Interpreter", "GuestMemory",
+                "X86", "X86Interpreter", "GuestMemory", "BareMetal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(
             name: "X86InterpreterTests", dependencies: ["X86", "X86Interpreter", "GuestMemory"]),
+        .testTarget(
+            name: "BareMetalTests", dependencies: ["BareMetal", "X86", "X86Interpreter", "GuestMemory"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]
 )

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/common.sh"
 require_swift
 
-if [ -x scripts/build-guests.sh ]; then scripts/build-guests.sh; fi
+# The guest kernels first: Tests/BareMetalTests boots every one of them.
+bash scripts/build-guests.sh
 
 swift build --build-tests
 swift test --skip-build 2>&1 | tee .build/test-output.txt

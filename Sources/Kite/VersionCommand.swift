@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// Kite's version, printed by `kite version`.
+enum KiteVersion {
+    static let number = "0.1.0-dev"
+    static let engine = "interpreter"
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version",
+        abstract: "Print Kite's version and the CPU engine it runs guests on."
+    )
+
+    func run() {
+        print("kite \(KiteVersion.number) (cpu engine: \(KiteVersion.engine))")
+    }
+}
