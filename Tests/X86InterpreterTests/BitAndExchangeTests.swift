@@ -1,3 +1,4 @@
+import GuestMemory
 import Testing
 import X86
 @testable import X86Interpreter
@@ -89,5 +90,77 @@ import X86
         m.state = s
         m.run()
         #expect(m.load64(TestMachine.dataBase) == 42 && m.state[.rcx] == 40)
+    }
+
+    @Test func bitTestWithANegative32BitOffsetReachesBelowTheOperand() throws {
+        // bt dword [rbx], ecx (0F A3 0B) with ECX = -33 (upper half of RCX ignored): unit
+        // -33 >> 5 = -2 → [rbx-8], bit -33 & 31 = 31.
+        let m = try TestMachine(code: [0x0F, 0xA3, 0x0B, 0xF4])
+        m.store64(0x8000_0000, at: TestMachine.dataBase + 8)
+        var s = m.state
+        s[.rbx] = TestMachine.dataBase + 16
+        s[.rcx] = 0x1234_5678_FFFF_FFDF
+        m.state = s
+        #expect(m.run() == .hlt(length: 1))
+        #expect(m.state.rflags.contains(.carry))
+    }
+
+    @Test func countInstructionsClearTheUndefinedFlags() throws {
+        // tzcnt eax, ebx (F3 0F BC C3) of 0x80 → 7; OF SF AF PF cleared as on Intel (measured).
+        let (s, _, _) = try execute([0xF3, 0x0F, 0xBC, 0xC3]) {
+            $0[.rbx] = 0x80
+            $0.rflags = RFlags(rawValue: $0.rflags.rawValue | statusFlags)
+        }
+        #expect(s[.rax] == 7 && s.rflags.rawValue & statusFlags == 0)
+        // bsr eax, ebx (0F BD C3) of 0x80 → 7: PF from the index (odd parity → clear), rest clear.
+        let (t, _, _) = try execute([0x0F, 0xBD, 0xC3]) {
+            $0[.rbx] = 0x80
+            $0.rflags = RFlags(rawValue: $0.rflags.rawValue | statusFlags)
+        }
+        #expect(t[.rax] == 7 && t.rflags.rawValue & statusFlags == 0)
+    }
+
+    @Test func xaddOfARegisterWithItselfKeepsTheSum() throws {
+        // xadd eax, eax (0F C1 C0): the destination is written last, so EAX = 2 × EAX.
+        let (s, _, _) = try execute([0x0F, 0xC1, 0xC0]) { $0[.rax] = 21 }
+        #expect(s[.rax] == 42)
+    }
+
+    @Test func failingCmpxchgStillWritesItsMemoryOperand() throws {
+        // cmpxchg dword [rbx], ecx (0F B1 0B) on a read-only page faults as a write even
+        // though the comparison fails; nothing changes.
+        let m = try TestMachine(code: [0x0F, 0xB1, 0x0B, 0xF4])
+        try m.tables.map(linear: TestMachine.dataBase, to: MachineAddress(TestMachine.dataBase).frame, flags: PTE.user)
+        var s = m.state
+        s[.rbx] = TestMachine.dataBase
+        s[.rax] = 1
+        m.state = s
+        #expect(m.run() == .exception(.pageFault(address: TestMachine.dataBase, code: [.present, .write])))
+        #expect(m.state[.rax] == 1 && m.state.rip == TestMachine.codeBase)
+    }
+
+    @Test func cmpxchg16bOnAPageHoldingCode() throws {
+        // cmpxchg16b [rbx] (48 0F C7 0B) on an operand in the code page, which never has a
+        // cached writable mapping: it still compares and swaps.
+        let operand = TestMachine.codeBase + 0x100
+        let m = try TestMachine(code: [0x48, 0x0F, 0xC7, 0x0B, 0xF4])
+        m.store64(5, at: operand)
+        m.store64(6, at: operand + 8)
+        var s = m.state
+        s[.rbx] = operand
+        s[.rax] = 5; s[.rdx] = 6
+        s[.rcx] = 0xCC
+        m.state = s
+        #expect(m.run() == .hlt(length: 1))
+        #expect(m.state.rflags.contains(.zero))
+        #expect(m.load64(operand) == operand && m.load64(operand + 8) == 0xCC)
+    }
+
+    @Test func lockedXaddAndCmpxchgLoopsAreAtomicAcrossVCPUs() throws {
+        // mov eax, 1; lock xadd dword [rbx], eax (B8 01 00 00 00 F0 0F C1 03)
+        #expect(try AtomicityTests().race([0xB8, 1, 0, 0, 0, 0xF0, 0x0F, 0xC1, 0x03], iterations: 100_000) == 200_000)
+        // r: mov eax, [rbx]; lea edx, [rax+1]; lock cmpxchg [rbx], edx; jnz r
+        let casLoop: [UInt8] = [0x8B, 0x03, 0x8D, 0x50, 0x01, 0xF0, 0x0F, 0xB1, 0x13, 0x75, 0xF5]
+        #expect(try AtomicityTests().race(casLoop, iterations: 100_000) == 200_000)
     }
 }

@@ -66,4 +66,29 @@ import X86
             #expect(m.state == before)
         }
     }
+
+    @Test func multiplyLeavesZFClearEvenForAZeroProduct() throws {
+        // mul ebx (F7 E3) of 0 × 5 on Intel: PF set, ZF, SF, AF, CF, OF clear (measured).
+        let (s, _, _) = try execute([0xF7, 0xE3]) {
+            $0[.rax] = 0; $0[.rbx] = 5
+            $0.rflags = RFlags(rawValue: $0.rflags.rawValue | statusFlags)
+        }
+        #expect(s[.rax] == 0 && s.rflags.rawValue & statusFlags == RFlags.parity.rawValue)
+    }
+
+    @Test func divideKeepsTheFlags() throws {
+        // div ebx (F7 F3): 100 / 7 = 14 r 2; the undefined flags keep their values, as measured.
+        let (s, _, _) = try execute([0xF7, 0xF3]) {
+            $0[.rax] = 100; $0[.rbx] = 7
+            $0.rflags = RFlags(rawValue: $0.rflags.rawValue | statusFlags)
+        }
+        #expect(s[.rax] == 14 && s[.rdx] == 2 && s.rflags.rawValue & statusFlags == statusFlags)
+    }
+
+    @Test func byteIdivOfMinusOneTwentyEightByMinusOneFaults() throws {
+        // idiv bl (F6 FB) with AX = -128 and BL = -1: +128 does not fit AL → #DE, RIP at it.
+        let (s, exit, _) = try execute([0xF6, 0xFB]) { $0[.rax] = 0xFF80; $0[.rbx] = 0xFF }
+        #expect(exit == .exception(.divideError))
+        #expect(s.rip == TestMachine.codeBase && s[.rax] == 0xFF80)
+    }
 }

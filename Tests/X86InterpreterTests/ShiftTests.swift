@@ -1,3 +1,4 @@
+import GuestMemory
 import Testing
 import X86
 @testable import X86Interpreter
@@ -72,5 +73,59 @@ import X86
         m2.state = s
         m2.run()
         #expect(m2.load64(TestMachine.dataBase) == 2 && m2.state.rflags.contains(.carry))
+    }
+
+    // The flags below are those the SDM leaves undefined; the expected values were measured
+    // on the host's Intel CPU (family 6 Xeon) with the same inputs.
+
+    @Test func overflowForLongShiftsIsTheOneBitRuleOnTheOriginal() throws {
+        // shl eax, cl (D3 E0) with CL = 2 and 0xC0000000: result 0, CF = 1, ZF, PF; OF =
+        // MSB ^ next bit of the original = 0 (not MSB(result) ^ CF, which would be 1).
+        let (a, _, _) = try execute([0xD3, 0xE0]) { $0[.rax] = 0xC000_0000; $0[.rcx] = 2 }
+        #expect(a[.rax] == 0 && a.rflags.rawValue & statusFlags == 0x45)
+        // rol eax, cl (D3 C0) with CL = 5 and 0x80000000 → 0x10, OF = 1, CF = 0.
+        let (b, _, _) = try execute([0xD3, 0xC0]) { $0[.rax] = 0x8000_0000; $0[.rcx] = 5 }
+        #expect(b[.rax] == 0x10 && b.rflags.rawValue & statusFlags == 0x800)
+    }
+
+    @Test func rotateByAnImmediateOtherThanOneKeepsOverflow() throws {
+        // rol eax, 5 (C1 C0 05) with 0x80000000 → 0x10: OF keeps its old value either way.
+        for of: UInt64 in [0, 0x800] {
+            let (s, _, _) = try execute([0xC1, 0xC0, 0x05]) {
+                $0[.rax] = 0x8000_0000
+                $0.rflags = RFlags(rawValue: $0.rflags.rawValue | of)
+            }
+            #expect(s[.rax] == 0x10 && s.rflags.rawValue & statusFlags == of)
+        }
+    }
+
+    @Test func rotateThroughCarryByAWrappingCountChangesNoFlags() throws {
+        // rcl al, cl (D2 D0) with CL = 9: 9 mod 9 = 0, so AL and every flag stay.
+        let (s, _, _) = try execute([0xD2, 0xD0]) {
+            $0[.rax] = 0x5A; $0[.rcx] = 9
+            $0.rflags = RFlags(rawValue: $0.rflags.rawValue | statusFlags)
+        }
+        #expect(s[.rax] == 0x5A && s.rflags.rawValue & statusFlags == statusFlags)
+    }
+
+    @Test func sixteenBitDoubleShiftsBeyondSixteen() throws {
+        // shrd ax, bx, cl (66 0F AD D8) and shld ax, bx, cl (66 0F A5 D8) with CL = 20,
+        // AX = 0x1234, BX = 0xABCD: the 48-bit pattern AX:BX:AX is shifted.
+        let (a, _, _) = try execute([0x66, 0x0F, 0xAD, 0xD8]) { $0[.rax] = 0x1234; $0[.rbx] = 0xABCD; $0[.rcx] = 20 }
+        #expect(a[.rax] == 0x4ABC && a.rflags.rawValue & statusFlags == 0x801)
+        let (b, _, _) = try execute([0x66, 0x0F, 0xA5, 0xD8]) { $0[.rax] = 0x1234; $0[.rbx] = 0xABCD; $0[.rcx] = 20 }
+        #expect(b[.rax] == 0xBCD1 && b.rflags.rawValue & statusFlags == 0x84)
+    }
+
+    @Test func shiftByZeroStillWritesMemory() throws {
+        // shl dword [rbx], cl (D3 23) with CL = 0 on a read-only page: Intel processors do the
+        // write access anyway (measured: SIGSEGV), so it is #PF with the write bit.
+        let m = try TestMachine(code: [0xD3, 0x23, 0xF4])
+        try m.tables.map(linear: TestMachine.dataBase, to: MachineAddress(TestMachine.dataBase).frame, flags: PTE.user)
+        var s = m.state
+        s[.rbx] = TestMachine.dataBase
+        s[.rcx] = 0
+        m.state = s
+        #expect(m.run() == .exception(.pageFault(address: TestMachine.dataBase, code: [.present, .write])))
     }
 }

@@ -129,8 +129,11 @@ struct Decoder {
         d.sub = entry.sub
         // A REP string instruction may stop after part of its iterations with RIP still at
         // itself (see `executeString`), so nothing may follow it in a decoded block.
-        if lastRep != 0 && [.movs, .cmps, .stos, .lods, .scas, .ins, .outs].contains(entry.op) {
-            d.flags.insert(.endsBlock)
+        if lastRep != 0 {
+            switch entry.op {
+            case .movs, .cmps, .stos, .lods, .scas, .ins, .outs: d.flags.insert(.endsBlock)
+            default: break
+            }
         }
 
         // Opcode-register forms (50+r, 58+r, 90+r, B0+r, B8+r, 0F C8+r) use REX.B.

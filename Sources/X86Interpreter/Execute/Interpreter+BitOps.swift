@@ -1,69 +1,102 @@
 import X86
 
 extension Interpreter {
-    /// BT BTS BTR BTC (sub 0...3). CF receives the selected bit; ZF is unchanged and the
-    /// other status flags, undefined by the SDM, are left as they were.
-    /// With a register bit offset and a memory operand the offset is a signed index that may
-    /// reach outside the operand: the accessed unit moves by `offset >> log2(bits)` units.
+    /// BT BTS BTR BTC (sub 0...3). CF receives the selected bit; ZF is kept and the other
+    /// status flags are left as they were (the SDM leaves them undefined).
+    ///
+    /// An immediate bit offset is taken modulo the operand width. A register offset into a
+    /// register operand likewise; into memory it is a signed bit index relative to the
+    /// operand, which can reach any address within ±2^63 bits (SDM vol. 2, "BT").
     func executeBitTest(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         let d = p.pointee
-        let bits = UInt64(d.size) * 8
-        let rawOffset = d.flags.contains(.sourceImmediate) ? d.immediate : reg(d.reg, d.size)
+        let size = d.size
+        let bits = UInt64(size) &* 8
         let kind = d.sub & 3
-        var bit = rawOffset & (bits - 1)
-        let transform: (UInt64) -> UInt64 = { v in
-            switch kind {
-            case 1: v | (1 << bit)
-            case 2: v & ~(1 << bit)
-            case 3: v ^ (1 << bit)
-            default: v
-            }
-        }
         let old: UInt64
-        if !d.flags.contains(.memory) {
-            old = reg(d.rm, d.size)
-            if kind != 0 { setReg(d.rm, d.size, transform(old)) }
-        } else {
-            var la = effectiveAddress(p)
-            if !d.flags.contains(.sourceImmediate) {
-                let signed = Int64(bitPattern: signExtend(rawOffset, from: d.size))
-                let shift = Int64(bits.trailingZeroBitCount)
-                la &+= UInt64(bitPattern: (signed >> shift) &* Int64(d.size))
-                bit = UInt64(bitPattern: signed) & (bits - 1)
-            }
+        let bit: UInt64
+        if d.flags.contains(.sourceImmediate) || !d.flags.contains(.memory) {
+            let offset = d.flags.contains(.sourceImmediate) ? d.immediate : reg(d.reg, size)
+            bit = offset & (bits &- 1)
+            let mask = UInt64(1) << bit
             if kind == 0 {
-                old = try read(la, d.size)
+                old = try readE(p)
             } else {
-                old = try modifyMemory(la, d.size, atomic: d.flags.contains(.lock), transform).old
+                old = try modifyE(p) { v in Self.bitOp(kind, v, mask) }.old
+            }
+        } else {
+            // Signed bit index: the operand-sized unit it falls in, then the bit within it.
+            let index = Int64(bitPattern: signExtend(reg(d.reg, size), from: size))
+            let unit = index >> Int64(bits.trailingZeroBitCount)
+            bit = UInt64(bitPattern: index) & (bits &- 1)
+            let address = offsetAddress(p, by: UInt64(bitPattern: unit &* Int64(size)))
+            let mask = UInt64(1) << bit
+            if kind == 0 {
+                old = try read(address, size)
+            } else {
+                old = try modifyMemory(address, size, atomic: d.flags.contains(.lock)) { v in Self.bitOp(kind, v, mask) }.old
             }
         }
         setStatusFlags((old >> bit) & 1 != 0 ? Self.CF : 0, mask: Self.CF)
     }
 
-    /// BSF BSR TZCNT LZCNT POPCNT.
+    /// The operand after BT (0), BTS (1), BTR (2) or BTC (3) of the bit in `mask`.
+    @inline(__always)
+    static func bitOp(_ kind: UInt8, _ v: UInt64, _ mask: UInt64) -> UInt64 {
+        switch kind {
+        case 1: v | mask
+        case 2: v & ~mask
+        case 3: v ^ mask
+        default: v
+        }
+    }
+
+    /// The memory operand's linear address moved by `delta` bytes, wrapping at the address
+    /// size (the segment base is added after the wrap).
+    func offsetAddress(_ p: UnsafePointer<DecodedInstruction>, by delta: UInt64) -> UInt64 {
+        let d = p.pointee
+        let linear = effectiveAddress(p)
+        guard d.addressSize == 4 else { return linear &+ delta }
+        let base = d.segment == DecodedInstruction.noRegister ? 0 : segmentBase(d.segment)
+        return base &+ ((linear &- base &+ delta) & 0xFFFF_FFFF)
+    }
+
+    /// BSF BSR TZCNT LZCNT POPCNT. BSF/BSR with a zero source set ZF and leave the whole
+    /// destination register unchanged (even a 32-bit one), as Intel and AMD processors do.
     func executeBitScan(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         let d = p.pointee
-        let bits = UInt64(d.size) * 8
-        let v = try readE(p)
+        let size = d.size
+        let bits = UInt64(size) &* 8
+        let src = try readE(p) & sizeMask(size)
         switch d.op {
         case .bsf, .bsr:
-            // A zero source sets ZF and leaves the whole destination register unchanged
-            // (documented by AMD, done by Intel processors).
-            guard v != 0 else {
-                setStatusFlags(Self.ZF, mask: Self.ZF)
+            // The other status flags are undefined; Intel processors clear them and set PF
+            // from the index (from 0 for a zero source), as measured.
+            if src == 0 {
+                setStatusFlags(Self.ZF | Self.PF, mask: Self.statusMask)
                 return
             }
-            let index = d.op == .bsf ? UInt64(v.trailingZeroBitCount) : 63 - UInt64(v.leadingZeroBitCount)
-            setReg(d.reg, d.size, index)
-            setStatusFlags(0, mask: Self.ZF)
+            let index = d.op == .bsf ? UInt64(src.trailingZeroBitCount) : 63 &- UInt64(src.leadingZeroBitCount)
+            setReg(d.reg, size, index)
+            setStatusFlags(parityFlag(index) ? Self.PF : 0, mask: Self.statusMask)
         case .tzcnt, .lzcnt:
-            let count = v == 0 ? bits
-                : (d.op == .tzcnt ? UInt64(v.trailingZeroBitCount) : UInt64(v.leadingZeroBitCount) - (64 - bits))
-            setReg(d.reg, d.size, count)
-            setStatusFlags((v == 0 ? Self.CF : 0) | (count == 0 ? Self.ZF : 0), mask: Self.CF | Self.ZF)
-        default:  // POPCNT
-            setReg(d.reg, d.size, UInt64(v.nonzeroBitCount))
-            setStatusFlags(v == 0 ? Self.ZF : 0, mask: Self.statusMask)
+            let n: UInt64
+            if src == 0 {
+                n = bits
+            } else if d.op == .tzcnt {
+                n = UInt64(src.trailingZeroBitCount)
+            } else {
+                n = UInt64(src.leadingZeroBitCount) &- (64 &- bits)
+            }
+            setReg(d.reg, size, n)
+            var f: UInt64 = 0
+            if src == 0 { f |= Self.CF }
+            if n == 0 { f |= Self.ZF }
+            // The SDM leaves OF SF AF PF undefined; Intel processors clear them (measured).
+            setStatusFlags(f, mask: Self.statusMask)
+        default:  // .popcnt
+            let n = UInt64(src.nonzeroBitCount)
+            setReg(d.reg, size, n)
+            setStatusFlags(src == 0 ? Self.ZF : 0, mask: Self.statusMask)
         }
     }
 }

@@ -40,7 +40,8 @@ extension Interpreter {
         case .xadd: try executeXadd(p)
         case .bswap: executeBswap(p)
         case .movs, .cmps, .stos, .lods, .scas, .ins, .outs:
-            try executeString(p)
+            try executeString(p)  // sets RIP itself: a REP form may pause at itself
+            return
         case .signExtendAccumulator, .signExtendIntoDX: executeSignExtendAccumulator(p)
         case .lahf, .sahf: executeLahfSahf(p)
         case .flagOp:
