@@ -68,16 +68,12 @@ import X86
     }
 
     @Test func msrAccessFailsTheRun() throws {
-        // The interpreter does not decode-execute RDMSR/WRMSR yet (they raise #UD). When it
-        // does, this known issue disappears and the test reports it: remove the wrapper then.
-        try withKnownIssue("RDMSR/WRMSR are not implemented in X86Interpreter yet") {
-            // mov ecx, 0x10 ; rdmsr
-            let r = try machine([0xB9, 0x10, 0, 0, 0, 0x0F, 0x32]).run()
-            #expect(r.outcome.failure == .msrAccess(msr: 0x10, isWrite: false, rip: load + 5))
-            // mov ecx, 0xC0000080 ; wrmsr
-            let w = try machine([0xB9, 0x80, 0x00, 0x00, 0xC0, 0x0F, 0x30]).run()
-            #expect(w.outcome.failure == .msrAccess(msr: 0xC000_0080, isWrite: true, rip: load + 5))
-        }
+        // mov ecx, 0x10 ; rdmsr
+        let r = try machine([0xB9, 0x10, 0, 0, 0, 0x0F, 0x32]).run()
+        #expect(r.outcome.failure == .msrAccess(msr: 0x10, isWrite: false, rip: load + 5))
+        // mov ecx, 0xC0000080 ; wrmsr
+        let w = try machine([0xB9, 0x80, 0x00, 0x00, 0xC0, 0x0F, 0x30]).run()
+        #expect(w.outcome.failure == .msrAccess(msr: 0xC000_0080, isWrite: true, rip: load + 5))
     }
 
     @Test func cpuidIsAnsweredFromThePolicy() throws {

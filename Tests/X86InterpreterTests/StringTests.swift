@@ -184,8 +184,8 @@ import X86
         let access = IOAccess(port: 0x60, size: 1, isWrite: false, isString: true, hasRepPrefix: true)
         #expect(a.run() == .io(access, length: 2))
         #expect(a.state.rip == TestMachine.codeBase && a.state[.rcx] == 3 && a.state[.rdi] == data)
-        // outsd (6F) at CPL 3 with IOPL 0: #GP(0).
-        let b = try machine([0x6F], cpl: 3) { $0[.rdx] = 0x60; $0[.rsi] = data }
+        // outsd (6F) at CPL 3 with IOPL 0 and a TSS too short for an I/O bitmap: #GP(0).
+        let b = try machine([0x6F], cpl: 3) { $0[.rdx] = 0x60; $0[.rsi] = data; $0.tr.limit = 0x50 }
         #expect(b.run() == .exception(.generalProtection(0)))
         // rep insw (F3 66 6D) from a port nobody decodes reads all-ones.
         let c = try machine([0xF3, 0x66, 0x6D]) { $0[.rdx] = 0x80; $0[.rdi] = data; $0[.rcx] = 3 }

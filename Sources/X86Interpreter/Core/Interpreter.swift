@@ -42,7 +42,9 @@ public final class Interpreter: VirtualCPU {
     public var intercepts = InterceptControls()
     public private(set) var retiredInstructions: UInt64 = 0
     var pendingEvents: [InjectedEvent] = []
-    /// Number of instructions after which STI/MOV SS's interrupt shadow ends.
+    /// External interrupts are held back until `retiredInstructions` reaches this: STI and
+    /// MOV/POP SS block them until the instruction after them has completed.
+    var interruptShadowEnd: UInt64 = 0
     var decoder = Decoder(mode: .long64)
 
     public init(memory: PhysicalMemory, translation: any PhysicalTranslation) {
@@ -68,6 +70,7 @@ public final class Interpreter: VirtualCPU {
             s.rflags = RFlags(rawValue: rflags)
             s.segments[SegmentRegister.fs.rawValue].base = fsBase
             s.segments[SegmentRegister.gs.rawValue].base = gsBase
+            s.interruptShadow = retiredInstructions < interruptShadowEnd
             return s
         }
         set {
@@ -86,6 +89,7 @@ public final class Interpreter: VirtualCPU {
         lazy.op = .none
         fsBase = s[.fs].base
         gsBase = s[.gs].base
+        interruptShadowEnd = s.interruptShadow ? retiredInstructions &+ 1 : 0
         updatePrivilege()
         decoder = Decoder(mode: s.mode)
     }

@@ -80,7 +80,7 @@ extension Interpreter {
             if p.pointee.sub == FlagInstruction.cli.rawValue {
                 flagsBase &= ~Self.IF
             } else {
-                if flagsBase & Self.IF == 0 { arch.interruptShadow = true }
+                if flagsBase & Self.IF == 0 { interruptShadowEnd = retiredInstructions &+ 2 }
                 flagsBase |= Self.IF
             }
         case nil: throw .undefinedOpcode

@@ -195,8 +195,4 @@ extension Interpreter {
 
     /// The protected-mode I/O permission check: at CPL > IOPL the access needs the TSS I/O
     /// permission bitmap, which Kite does not consult yet, so it is refused with #GP(0).
-    private func checkIOPrivilege(port: UInt16, size: UInt8) throws(CPUEvent) {
-        let iopl = UInt8((flagsBase >> 12) & 3)
-        guard cpl <= iopl else { throw .generalProtection(0) }
-    }
 }
