@@ -88,7 +88,7 @@ extension Interpreter {
     func probeWrite(_ linear: UInt64, _ size: UInt8, user: Bool) throws(CPUEvent) {
         try fill(linear, access: .write, user: user)
         let last = linear &+ UInt64(size) &- 1
-        if last & ~0xFFF != linear & ~0xFFF { try fill(last, access: .write, user: user) }
+        if last & ~0xFFF != linear & ~0xFFF { try fill(last & ~0xFFF, access: .write, user: user) }
     }
 
     func readSlow(_ linear: UInt64, _ size: UInt8, user: Bool) throws(CPUEvent) -> UInt64 {
@@ -96,7 +96,8 @@ extension Interpreter {
         let offset = Int(linear & 0xFFF)
         if offset + Int(size) <= 4096 { return Self.load(first.host + offset, size) }
         // Crosses into the next page: both must be readable before anything is returned.
-        let second = try fill(linear &+ UInt64(size) &- 1, access: .read, user: user)
+        // A fault on the second page reports that page's first byte, as the CPU does.
+        let second = try fill((linear &+ UInt64(size) &- 1) & ~0xFFF, access: .read, user: user)
         var v: UInt64 = 0
         for i in 0..<Int(size) {
             let b = offset + i < 4096 ? first.host.load(fromByteOffset: offset + i, as: UInt8.self)
@@ -115,7 +116,7 @@ extension Interpreter {
             return
         }
         // Both pages are checked for writability before any byte is written.
-        let second = try fill(linear &+ UInt64(size) &- 1, access: .write, user: user)
+        let second = try fill((linear &+ UInt64(size) &- 1) & ~0xFFF, access: .write, user: user)
         for i in 0..<Int(size) {
             let b = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))
             if offset + i < 4096 {

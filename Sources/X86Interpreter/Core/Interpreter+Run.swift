@@ -32,7 +32,15 @@ extension Interpreter {
                     tlb.flushWrites()
                     seenCodeEpoch = epoch
                 }
-                try runBlocks(&remaining)
+                if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
+                    // An interrupt waits only for the shadow: run exactly up to its end.
+                    var slice = min(remaining, Int(interruptShadowEnd &- retiredInstructions))
+                    let before = slice
+                    defer { remaining -= before - slice }
+                    try runBlocks(&slice)
+                } else {
+                    try runBlocks(&remaining)
+                }
             } catch {
                 switch error {
                 case .exit(let exit): return exit
