@@ -4,7 +4,7 @@ import X86
 
 /// Runs `code` (followed by HLT) from a fresh machine after `setup`, and returns the state.
 func execute(_ code: [UInt8], cpl: UInt8 = 0, setup: (inout CPUState) -> Void = { _ in }) throws -> (CPUState, VCPUExit, TestMachine) {
-    let m = try TestMachine(code: code + [0xF4])
+    let m = try TestMachine(code: code + [0xF4], cpl: cpl)
     var s = m.state
     setup(&s)
     m.state = s

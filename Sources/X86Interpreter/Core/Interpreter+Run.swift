@@ -34,7 +34,7 @@ extension Interpreter {
                 }
                 if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
                     // An interrupt waits only for the shadow: run exactly up to its end.
-                    var slice = min(remaining, Int(interruptShadowEnd &- retiredInstructions))
+                    var slice = min(remaining, Int(clamping: interruptShadowEnd &- retiredInstructions))
                     let before = slice
                     defer { remaining -= before - slice }
                     try runBlocks(&slice)
@@ -43,13 +43,24 @@ extension Interpreter {
                 }
             } catch {
                 switch error {
-                case .exit(let exit): return exit
+                case .exit(let exit):
+                    // The hypervisor completes an intercepted instruction: a shadow ends with it.
+                    if exit.completesInstruction && interruptShadowEnd != 0 { interruptShadowEnd = 0 }
+                    return exit
                 case .fault(let e):
                     if let exit = raise(e) { return exit }
                 }
             }
         }
         return .budgetExhausted
+    }
+
+    /// Retires `n` instructions. A shadow STI or MOV SS just opened (they end their blocks, so
+    /// they are the last of the `n`) now lasts exactly one more instruction.
+    @inline(__always)
+    func retireInstructions(_ n: Int) {
+        retire(n)
+        if interruptShadowEnd == Self.shadowOpening { interruptShadowEnd = retiredInstructions &+ 1 }
     }
 
     /// Runs the block at RIP and then, while each block ends normally, the blocks it chains
@@ -70,11 +81,11 @@ extension Interpreter {
                     if codeWritten { break }
                 }
             } catch {
-                retire(i)
+                retireInstructions(i)
                 remaining -= i
                 throw error
             }
-            retire(i)
+            retireInstructions(i)
             remaining -= i
             guard i == count, remaining > 0, pendingEvents.isEmpty else { return }
             // Follow a remembered link if it is still valid, else look up and remember.
@@ -129,7 +140,7 @@ extension Interpreter {
             if try !decodeBlock(into: block, key: key, host: host, frame: frame) {
                 remaining -= 1
                 try execute(UnsafePointer(blocks.scratch))
-                retire(1)
+                retireInstructions(1)
                 return nil
             }
         }

@@ -18,16 +18,22 @@ extension Interpreter {
             try writeE(p, arch.cr0.rawValue & sizeMask(d.size))
             return
         case .movFromCR:
+            // A register that does not exist is #UD before the privilege check (#GP).
+            guard Self.isControlRegister(n) else { throw .undefinedOpcode }
             try requireCPL0()
             setReg(d.rm, 8, try controlRegister(n))
             return
         case .movFromDR, .movToDR:
-            try requireCPL0()
             var index = Int(n)
             guard index < 8 else { throw .undefinedOpcode }
             if index == 4 || index == 5 {
                 guard !arch.cr4.contains(.debuggingExtensions) else { throw .undefinedOpcode }
                 index += 2
+            }
+            try requireCPL0()
+            if arch.debugRegisters.count < 8 {
+                // A state set from outside with a short array: give it the reset values.
+                arch.debugRegisters = CPUState().debugRegisters
             }
             if d.op == .movFromDR {
                 setReg(d.rm, 8, arch.debugRegisters[index])
@@ -37,6 +43,8 @@ extension Interpreter {
                 arch.debugRegisters[index] = index == 6 ? (v | 0xFFFF_0FF0) : (index == 7 ? (v | 0x400) & ~0x1000 : v)
             }
             return
+        case .movToCR:
+            guard Self.isControlRegister(n) else { throw .undefinedOpcode }
         default:
             break
         }
@@ -62,6 +70,14 @@ extension Interpreter {
         try writeControlRegister(target, value)
     }
 
+    static func isControlRegister(_ n: UInt8) -> Bool { n == 0 || n == 2 || n == 3 || n == 4 || n == 8 }
+
+    /// CR0 bits that exist; software writes of the other bits of the low half are ignored.
+    static let definedCR0: UInt64 = CR0.protectionEnable.rawValue | CR0.monitorCoprocessor.rawValue
+        | CR0.emulation.rawValue | CR0.taskSwitched.rawValue | CR0.extensionType.rawValue | CR0.numericError.rawValue
+        | CR0.writeProtect.rawValue | CR0.alignmentMask.rawValue | CR0.notWriteThrough.rawValue
+        | CR0.cacheDisable.rawValue | CR0.paging.rawValue
+
     func controlRegister(_ n: UInt8) throws(CPUEvent) -> UInt64 {
         switch n {
         case 0: return arch.cr0.rawValue
@@ -78,7 +94,7 @@ extension Interpreter {
         switch n {
         case 0:
             guard value >> 32 == 0 else { throw .generalProtection(0) }
-            let new = CR0(rawValue: value | CR0.extensionType.rawValue)
+            let new = CR0(rawValue: (value & Self.definedCR0) | CR0.extensionType.rawValue)
             // Paging without protection, or leaving paging in long mode, is invalid here.
             if new.contains(.paging) && !new.contains(.protectionEnable) { throw .generalProtection(0) }
             if !new.contains(.paging) && arch.efer.contains(.longModeActive) { throw .generalProtection(0) }

@@ -80,7 +80,7 @@ extension Interpreter {
             if p.pointee.sub == FlagInstruction.cli.rawValue {
                 flagsBase &= ~Self.IF
             } else {
-                if flagsBase & Self.IF == 0 { interruptShadowEnd = retiredInstructions &+ 2 }
+                if flagsBase & Self.IF == 0 { openInterruptShadow() }
                 flagsBase |= Self.IF
             }
         case nil: throw .undefinedOpcode

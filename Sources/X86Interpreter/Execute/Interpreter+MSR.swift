@@ -65,7 +65,9 @@ extension Interpreter {
         case MSR.fsBase: fsBase = try canonical(value)
         case MSR.gsBase: gsBase = try canonical(value)
         case MSR.kernelGSBase: arch.kernelGSBase = try canonical(value)
-        case MSR.tscAux: arch.tscAux = value & 0xFFFF_FFFF
+        case MSR.tscAux:
+            guard value >> 32 == 0 else { throw .generalProtection(0) }
+            arch.tscAux = value
         case MSR.pat:
             // Each of the eight entries must be a valid memory type (0, 1, 4, 5, 6, 7).
             for i in 0..<8 where [2, 3].contains((value >> (8 * UInt64(i))) & 0xFF) || (value >> (8 * UInt64(i))) & 0xF8 != 0 {

@@ -1,19 +1,21 @@
 import X86
 
 extension Interpreter {
-    /// INT n, INT3, INT1: an exit when software interrupts are intercepted, else delivery
-    /// through the IDT (INT n and INT3 check the gate's DPL; all return after the instruction).
+    /// INT n, INT3, INT1: an exit when software interrupts are intercepted (INT n, INT3), a
+    /// trap-style exception exit when #BP/#DB is (INT3, INT1), else delivery through the IDT
+    /// (INT n and INT3 check the gate's DPL; all return after the instruction).
     func executeSoftwareInterrupt(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         let d = p.pointee
         let vector: UInt8 = d.op == .int ? UInt8(truncatingIfNeeded: d.immediate) : (d.op == .int3 ? 3 : 1)
-        if intercepts.softwareInterrupts {
+        // INT1 (ICEBP) is a debug exception, not a software interrupt: the exception bitmap
+        // decides whether it exits, as under VT-x.
+        if intercepts.softwareInterrupts && d.op != .int1 {
             throw .exit(.softwareInterrupt(vector: vector, length: d.length))
         }
-        if d.op == .int1 && intercepts.intercepts(exception: 1) {
-            throw .fault(X86Exception(vector: 1))
-        }
-        if d.op == .int3 && intercepts.intercepts(exception: 3) {
-            throw .fault(X86Exception(vector: 3))  // #BP is reported like the trap it is
+        if (d.op == .int1 || d.op == .int3) && intercepts.intercepts(exception: vector) {
+            // #DB from INT1 and #BP are traps: reported with RIP after the instruction.
+            rip = nextRIP(p)
+            throw .fault(X86Exception(vector: vector))
         }
         try deliver(vector: vector, errorCode: nil, source: d.op == .int1 ? .hardware : .software, returnRIP: nextRIP(p))
     }
@@ -67,8 +69,10 @@ extension Interpreter {
         let cs = try checkedCodeSegment(csSel, newCPL: newCPL)
         guard isCanonical(newRIP) else { throw .generalProtection(0) }
         // RFLAGS as POPF would change it, judged at the old CPL.
+        // RF is not restored: it only suppresses instruction breakpoints, which this CPU does
+        // not have, and would clear after the next instruction anyway.
         var changeable: UInt64 = Self.statusMask | Self.TF | Self.DF | RFlags.nestedTask.rawValue
-            | RFlags.alignmentCheck.rawValue | RFlags.id.rawValue | RFlags.resume.rawValue
+            | RFlags.alignmentCheck.rawValue | RFlags.id.rawValue
             | RFlags.virtualInterrupt.rawValue | RFlags.virtualInterruptPending.rawValue
         let iopl = UInt8((flagsBase >> 12) & 3)
         if cpl == 0 { changeable |= RFlags.iopl.rawValue }
@@ -85,6 +89,7 @@ extension Interpreter {
             loadCodeSegment(savedCS)
             throw error
         }
+        if newCPL > UInt8(savedCS.selector & 3) { nullifyPrivilegedDataSegments() }
         materializeFlags()
         flagsBase = ((flagsBase & ~changeable) | (newFlags & changeable)) | 2
         regs[GPR.rsp.rawValue] = size == 8 ? newRSP : newRSP & sizeMask(size)
