@@ -1,10 +1,11 @@
 /// Which guest events leave `run()` as a `VCPUExit` rather than being handled by the CPU
 /// itself. The software counterpart of VT-x's execution controls and exception bitmap.
+/// Some events always exit and have no control here: CPUID, XSETBV, triple faults.
 public struct InterceptControls: Equatable, Sendable {
     /// Bit n set: exception vector n exits instead of being delivered through the guest IDT.
     public var exceptionBitmap: UInt32 = 0xFFFF_FFFF
-    /// CPUID always exits by default (as it does under VT-x).
-    public var cpuid = true
+    // CPUID has no control: it always exits, as under VT-x, because the hypervisor owns the
+    // identity and features the guest sees.
     /// Every RDMSR/WRMSR exits when true; otherwise only those in `interceptedMSRs`, and the
     /// engine handles the architectural MSRs it knows and raises #GP for the rest.
     public var allMSRs = false

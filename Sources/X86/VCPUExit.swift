@@ -38,7 +38,7 @@ public enum VCPUExit: Equatable, Sendable {
     case syscall(length: UInt8)
     /// HLT at CPL 0 (`InterceptControls.hlt`).
     case hlt(length: UInt8)
-    /// CPUID (`InterceptControls.cpuid`); the leaf is in EAX and the subleaf in ECX.
+    /// CPUID (always exits); the leaf is in EAX and the subleaf in ECX.
     case cpuid(length: UInt8)
     /// RDMSR of an intercepted MSR at CPL 0; the result goes to EDX:EAX.
     case rdmsr(msr: UInt32, length: UInt8)
