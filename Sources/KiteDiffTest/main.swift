@@ -40,6 +40,9 @@ struct KiteDiffTest: ParsableCommand {
     @Flag(help: "List the instruction classes and exit.")
     var listClasses = false
 
+    @Flag(help: "Only check the native harness on cases with known results.")
+    var selfTest = false
+
     func validate() throws {
         guard count >= 0, start >= 0 else { throw ValidationError("--count and --start must not be negative") }
         if let f = classFilter {
@@ -56,6 +59,14 @@ struct KiteDiffTest: ParsableCommand {
         #endif
         let native: NativeRunner
         do { native = try NativeRunner() } catch { throw ValidationError("\(error)") }
+        CrashGuard.install()
+        let problems = NativeSelfTest.run(native)
+        if selfTest || !problems.isEmpty {
+            problems.forEach { print("native harness: \($0)") }
+            print(problems.isEmpty ? "native harness: all checks passed" : "native harness is broken: no case was run")
+            if !problems.isEmpty { throw ExitCode(2) }
+            return
+        }
         let features = CPUFeatures(native: native)
         if listClasses {
             for c in InstructionClass.all {
@@ -66,7 +77,6 @@ struct KiteDiffTest: ParsableCommand {
         let wanted = classFilter.map { Set($0.split(separator: ",").map(String.init)) }
         let classes = InstructionClass.all.filter { (wanted?.contains($0.name) ?? true) && $0.isAvailable(features) }
         guard !classes.isEmpty else { throw ValidationError("the selected classes need features this host lacks (\(features.summary))") }
-        CrashGuard.install()
         print("kite-difftest: seed \(seed), cases \(start)..<\(start + count), region \(hex(native.layout.region)), host \(features.summary)")
 
         let engine = EngineRunner(layout: native.layout)

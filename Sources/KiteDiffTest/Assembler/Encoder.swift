@@ -4,6 +4,8 @@ enum AsmError: Error {
     case highByteWithREX
     case displacementOutOfRange
     case badOperand
+    /// Over the architectural limit of 15 bytes (the CPU raises #GP).
+    case tooLong
 }
 
 /// One instruction to encode: legacy prefixes, REX.W, opcode bytes, a ModRM (reg field and
@@ -82,6 +84,7 @@ struct Inst {
             guard let d = Int32(exactly: disp) else { throw .displacementOutOfRange }
             withUnsafeBytes(of: d.littleEndian) { for (i, b) in $0.enumerated() { out[modrmStart + offset + i] = b } }
         }
+        guard out.count <= 15 else { throw .tooLong }
         return out
     }
 
