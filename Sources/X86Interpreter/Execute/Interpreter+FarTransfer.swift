@@ -20,17 +20,7 @@ extension Interpreter {
             if rpl > cpl {
                 let newRSP = try peek(size: popSize, offset: 2 &* UInt64(popSize) &+ (d.immediate & 0xFFFF))
                 let ssSel = UInt16(truncatingIfNeeded: try peek(size: popSize, offset: 3 &* UInt64(popSize) &+ (d.immediate & 0xFFFF)))
-                let savedCS = arch[.cs]
-                let savedSS = arch[.ss]
-                loadCodeSegment(cs)
-                do throws(CPUEvent) {
-                    try loadSegment(.ss, selector: ssSel)
-                } catch {
-                    // The fault is reported at the RETF, with the old privilege.
-                    arch[.ss] = savedSS
-                    loadCodeSegment(savedCS)
-                    throw error
-                }
+                try switchCodeAndStack(to: cs, stackSelector: ssSel)
                 nullifyPrivilegedDataSegments()
                 sp = newRSP &+ (d.immediate & 0xFFFF)
             } else {

@@ -79,20 +79,26 @@ extension Interpreter {
         if cpl <= iopl { changeable |= Self.IF }
         if size == 4 { changeable &= 0xFFFF_FFFF } else if size == 2 { changeable &= 0xFFFF }
         let savedCS = arch[.cs]
-        let savedSS = arch[.ss]
-        loadCodeSegment(cs)
-        do throws(CPUEvent) {
-            try loadSegment(.ss, selector: ssSel)
-        } catch {
-            // Undo: the fault is reported at the IRET with the old privilege.
-            arch[.ss] = savedSS
-            loadCodeSegment(savedCS)
-            throw error
-        }
+        try switchCodeAndStack(to: cs, stackSelector: ssSel)
         if newCPL > UInt8(savedCS.selector & 3) { nullifyPrivilegedDataSegments() }
         materializeFlags()
         flagsBase = ((flagsBase & ~changeable) | (newFlags & changeable)) | 2
         regs[GPR.rsp.rawValue] = size == 8 ? newRSP : newRSP & sizeMask(size)
         rip = newRIP
+    }
+
+    /// Loads CS (and with it CPL) and then SS as a return to `cs` does; if SS faults, both are
+    /// restored so the fault is reported at the returning instruction with the old privilege.
+    func switchCodeAndStack(to cs: Segment, stackSelector: UInt16) throws(CPUEvent) {
+        let savedCS = arch[.cs]
+        let savedSS = arch[.ss]
+        loadCodeSegment(cs)
+        do throws(CPUEvent) {
+            try loadSegment(.ss, selector: stackSelector)
+        } catch {
+            arch[.ss] = savedSS
+            loadCodeSegment(savedCS)
+            throw error
+        }
     }
 }
