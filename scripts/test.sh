@@ -10,4 +10,4 @@ bash scripts/build-guests.sh
 swift build --build-tests
 swift test --skip-build 2>&1 | tee .build/test-output.txt
 # The differential tester prints "N passed, M failed" last and fails when M > 0.
-swift run -c release kite-difftest --seed "${KITE_DIFFTEST_SEED:-1}" --count "${KITE_DIFFTEST_COUNT:-3000}"
+swift run -c release kite-difftest --seed "${KITE_DIFFTEST_SEED:-1}" --count "${KITE_DIFFTEST_COUNT:-20000}"

@@ -34,17 +34,20 @@ struct KiteDiffTest: ParsableCommand {
     @Flag(help: "Also compare status flags the SDM leaves undefined.")
     var strictFlags = false
 
-    @Option(help: "Print at most this many failures in full (all are counted).")
-    var maxPrinted: Int = Int.max
+    @Option(help: "Print at most this many failures in full (all are counted; default: all).")
+    var maxPrinted: Int?
 
     @Flag(help: "List the instruction classes and exit.")
     var listClasses = false
+
+    @Flag(help: "Run every case on one engine instance (tests that host-side writes to code invalidate decoded blocks).")
+    var reuseEngine = false
 
     @Flag(help: "Only check the native harness on cases with known results.")
     var selfTest = false
 
     func validate() throws {
-        guard count >= 0, start >= 0 else { throw ValidationError("--count and --start must not be negative") }
+        guard count >= 0, start >= 0, start <= Int.max - count else { throw ValidationError("--count and --start must be non-negative and not overflow") }
         if let f = classFilter {
             let known = Set(InstructionClass.all.map(\.name))
             for n in f.split(separator: ",").map(String.init) where !known.contains(n) {
@@ -79,7 +82,7 @@ struct KiteDiffTest: ParsableCommand {
         guard !classes.isEmpty else { throw ValidationError("the selected classes need features this host lacks (\(features.summary))") }
         print("kite-difftest: seed \(seed), cases \(start)..<\(start + count), region \(hex(native.layout.region)), host \(features.summary)")
 
-        let engine = EngineRunner(layout: native.layout)
+        let engine = EngineRunner(layout: native.layout, reuse: reuseEngine)
         var passed = 0, failed = 0, printed = 0
         var perClass: [String: (cases: Int, failed: Int)] = [:]
         var unplaced: [String: Int] = [:]
@@ -115,7 +118,7 @@ struct KiteDiffTest: ParsableCommand {
             }
             failed += 1
             for name in Set(c.classNames) { perClass[name, default: (0, 0)].failed += 1 }
-            guard printed < maxPrinted else { continue }
+            guard printed < (maxPrinted ?? Int.max) else { continue }
             printed += 1
             print("FAIL case \(index) [\(c.classNames.joined(separator: ", "))]")
             if !verbose { Comparison.listing(c, layout: native.layout).forEach { print($0) } }

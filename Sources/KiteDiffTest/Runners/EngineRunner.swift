@@ -12,8 +12,30 @@ import X86Interpreter
 /// Consecutive linear pages live in frames in descending order, so an access or an
 /// instruction that straddles two pages goes wrong if the engine assumes the second page
 /// follows the first in machine memory.
-struct EngineRunner {
+///
+/// By default every case gets a fresh machine. With `reuse` one machine serves all cases:
+/// each case's pages are written over the last one's from the host side, so the engine must
+/// notice that its decoded code changed (what a hypervisor relies on when it loads a guest).
+final class EngineRunner {
     let layout: Layout
+    let reuse: Bool
+    private var cached: Machine?
+
+    private struct Machine {
+        let memory: PhysicalMemory
+        let root: UInt64
+        let cpu: Interpreter
+    }
+
+    private enum SetupError: Error {
+        case memory(PhysicalMemoryError)
+        case pageTables(PageTableBuilder.BuildError)
+    }
+
+    init(layout: Layout, reuse: Bool) {
+        self.layout = layout
+        self.reuse = reuse
+    }
     /// Frames 0..<32 hold page tables; region page p lives in frame 32 + (pages - 1 - p).
     private static let firstDataFrame: UInt64 = 32
     private static let regionPages = Layout.totalSize / pageSize
@@ -51,13 +73,11 @@ struct EngineRunner {
         return out
     }
 
-    func run(codeImage: [UInt8], testStart: UInt64, testEnd: UInt64, registers: [UInt64], rflags: UInt64,
-             buffer: [UInt8], stack: [UInt8]) -> MachineResult {
-        func failed(_ why: String) -> MachineResult {
-            MachineResult(registers: registers, rflags: rflags, buffer: buffer, stack: stack, abnormalExit: why)
-        }
+    /// A fresh machine, or the one kept from the last case.
+    private func machine() throws(SetupError) -> Machine {
+        if reuse, let m = cached { return m }
         let memory: PhysicalMemory
-        do { memory = try PhysicalMemory(bytes: Self.frameCount * pageSize) } catch { return failed("\(error)") }
+        do { memory = try PhysicalMemory(bytes: Self.frameCount * pageSize) } catch { throw .memory(error) }
         var nextTable: UInt64 = 0
         let root: UInt64
         do {
@@ -74,8 +94,21 @@ struct EngineRunner {
             }
             root = builder.root.address.rawValue
         } catch {
-            return failed("page tables: \(error)")
+            throw .pageTables(error)
         }
+        let m = Machine(memory: memory, root: root, cpu: Interpreter(memory: memory, translation: IdentityTranslation(memory: memory)))
+        if reuse { cached = m }
+        return m
+    }
+
+    func run(codeImage: [UInt8], testStart: UInt64, testEnd: UInt64, registers: [UInt64], rflags: UInt64,
+             buffer: [UInt8], stack: [UInt8]) -> MachineResult {
+        func failed(_ why: String) -> MachineResult {
+            MachineResult(registers: registers, rflags: rflags, buffer: buffer, stack: stack, abnormalExit: why)
+        }
+        let machine: Machine
+        do { machine = try self.machine() } catch { return failed("engine setup: \(error)") }
+        let memory = machine.memory
         var code = codeImage
         let stop = Int(testEnd - layout.code)
         code[stop] = 0x0F
@@ -84,8 +117,8 @@ struct EngineRunner {
             guard load(bytes, at: linear, into: memory) else { return failed("cannot load guest memory") }
         }
 
-        let cpu = Interpreter(memory: memory, translation: IdentityTranslation(memory: memory))
-        var state = CPUState.flatLongMode(cpl: 3, cr3: root, rip: testStart, rsp: registers[R.rsp])
+        let cpu = machine.cpu
+        var state = CPUState.flatLongMode(cpl: 3, cr3: machine.root, rip: testStart, rsp: registers[R.rsp])
         for r in 0..<16 { state.gprs.values[r] = registers[r] }
         state.rflags = RFlags(rawValue: rflags)
         cpu.state = state
