@@ -7,6 +7,8 @@ extension Decoder {
         let reg = (modrm >> 3) & 7
         let isMemory = modrm >> 6 != 3
         let rm = modrm & 7
+        // Near indirect branches and PUSH r/m: 64-bit in 64-bit mode unless 0x66 without REX.W.
+        let default64Size: UInt8 = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
         d.sub = reg
         switch group {
         case .none:
@@ -26,21 +28,21 @@ extension Decoder {
             case 0, 1: d.op = .incDec
             case 2:
                 d.op = .callIndirect
-                d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
+                d.size = default64Size
                 d.flags.insert(.endsBlock)
             case 3:
                 d.op = isMemory ? .callFar : .invalid
                 d.flags.insert(.endsBlock)
             case 4:
                 d.op = .jmpIndirect
-                d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
+                d.size = default64Size
                 d.flags.insert(.endsBlock)
             case 5:
                 d.op = isMemory ? .jmpFar : .invalid
                 d.flags.insert(.endsBlock)
             case 6:
                 d.op = .push
-                d.size = is64 ? (opsizePrefix && !rexW ? 2 : 8) : d.size
+                d.size = default64Size
             default: d.op = .invalid
             }
         case .group6:
