@@ -27,10 +27,21 @@ let package = Package(
             name: "X86Interpreter", dependencies: ["X86", "GuestMemory"],
             swiftSettings: engineSettings),
         .target(name: "BareMetal", dependencies: ["X86", "GuestMemory"]),
+        .target(name: "XenABI"),
+        .target(name: "XenControl", dependencies: ["XenABI", "GuestMemory"]),
+        .target(
+            name: "XenCore", dependencies: ["XenABI", "GuestMemory", "X86", "XenControl"]),
+        .systemLibrary(
+            name: "CDecompress",
+            providers: [.apt(["liblzma-dev", "zlib1g-dev", "libzstd-dev"])]),
+        .target(
+            name: "Toolstack",
+            dependencies: ["XenABI", "GuestMemory", "XenControl", "CDecompress"]),
         .executableTarget(
             name: "Kite",
             dependencies: [
                 "X86", "X86Interpreter", "GuestMemory", "BareMetal",
+                "XenABI", "XenControl", "XenCore", "Toolstack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -50,6 +61,11 @@ let package = Package(
             name: "X86InterpreterTests", dependencies: ["X86", "X86Interpreter", "GuestMemory"]),
         .testTarget(
             name: "BareMetalTests", dependencies: ["BareMetal", "X86", "X86Interpreter", "GuestMemory"]),
+        .testTarget(
+            name: "XenCoreTests",
+            dependencies: ["XenCore", "XenABI", "XenControl", "X86", "X86Interpreter", "GuestMemory"]),
+        .testTarget(
+            name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "XenControl", "GuestMemory"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]
 )

@@ -30,3 +30,8 @@ ensure_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
+
+# C libraries the build links: the domain builder unpacks bzImage payloads with them.
+ensure_build_libraries() {
+    ensure_packages liblzma-dev zlib1g-dev libzstd-dev pkg-config
+}

@@ -4,6 +4,7 @@
 # no Debian packages beyond it, no Xen, no KVM, no root.
 source "$(dirname "$0")/common.sh"
 require_swift
+ensure_build_libraries
 
 bash scripts/build-guests.sh
 swift build -c release --product kite

@@ -3,6 +3,7 @@
 # against the host CPU. This is what CI runs (.ci/run).
 source "$(dirname "$0")/common.sh"
 require_swift
+ensure_build_libraries
 
 # The guest kernels first: Tests/BareMetalTests boots every one of them.
 bash scripts/build-guests.sh

@@ -14,7 +14,8 @@ let allowedImports: [String: Set<String>] = [
     "XenCore": ["XenABI", "GuestMemory", "X86", "XenControl"],
     "XenStore": ["XenABI", "XenControl"],
     "XenBackends": ["XenABI", "GuestMemory", "XenControl", "XenStore"],
-    "Toolstack": ["XenABI", "GuestMemory", "XenControl", "XenStore"],
+    "CDecompress": [],
+    "Toolstack": ["XenABI", "GuestMemory", "XenControl", "XenStore", "CDecompress"],
 ]
 
 /// Executables wire concrete parts together and may import every project target.

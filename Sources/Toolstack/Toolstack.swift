@@ -1,0 +1,1 @@
+// The PV domain builder lives in DomainBuilder/ (being written).
