@@ -1,4 +1,5 @@
 import BareMetal
+import X86
 import Testing
 
 @Suite struct CPUIDPolicyTests {

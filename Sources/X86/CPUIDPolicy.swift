@@ -9,7 +9,8 @@ public struct CPUIDResult: Equatable, Sendable {
     }
 }
 
-/// What CPUID tells a bare-metal guest: the whole table is on this page.
+/// What CPUID tells a guest about Kite's CPU: the whole table is on this page. Bare-metal
+/// guests see `.kite` as is; XenCore derives its PV policy from it.
 ///
 /// It is honest: a bit is set only for what Kite's engine executes. No x87/SSE (guests are
 /// built with -mgeneral-regs-only), no MSRs (bare metal fails the run on RDMSR/WRMSR), no
@@ -56,37 +57,37 @@ public struct CPUIDPolicy: Sendable {
     ])
 
     /// "Kite" as a little-endian register.
-    static let vendorWord: UInt32 = word(Array("Kite".utf8))
+    public static let vendorWord: UInt32 = word(Array("Kite".utf8))
     static let brandString = "Kite software x86-64 CPU"
 
-    enum Leaf1ECX {
-        static let cmpxchg16b: UInt32 = 1 << 13
-        static let movbe: UInt32 = 1 << 22
-        static let popcnt: UInt32 = 1 << 23
+    public enum Leaf1ECX {
+        public static let cmpxchg16b: UInt32 = 1 << 13
+        public static let movbe: UInt32 = 1 << 22
+        public static let popcnt: UInt32 = 1 << 23
         /// Set by every hypervisor: software runs under one.
-        static let hypervisor: UInt32 = 1 << 31
+        public static let hypervisor: UInt32 = 1 << 31
     }
 
-    enum Leaf1EDX {
-        static let tsc: UInt32 = 1 << 4
-        static let pae: UInt32 = 1 << 6
-        static let cmpxchg8b: UInt32 = 1 << 8
-        static let pge: UInt32 = 1 << 13
-        static let cmov: UInt32 = 1 << 15
-        static let clflush: UInt32 = 1 << 19
+    public enum Leaf1EDX {
+        public static let tsc: UInt32 = 1 << 4
+        public static let pae: UInt32 = 1 << 6
+        public static let cmpxchg8b: UInt32 = 1 << 8
+        public static let pge: UInt32 = 1 << 13
+        public static let cmov: UInt32 = 1 << 15
+        public static let clflush: UInt32 = 1 << 19
     }
 
-    enum Ext1ECX {
-        static let lahfSahf64: UInt32 = 1 << 0
+    public enum Ext1ECX {
+        public static let lahfSahf64: UInt32 = 1 << 0
         /// ABM: LZCNT.
-        static let lzcnt: UInt32 = 1 << 5
+        public static let lzcnt: UInt32 = 1 << 5
     }
 
-    enum Ext1EDX {
-        static let syscall: UInt32 = 1 << 11
-        static let noExecute: UInt32 = 1 << 20
-        static let rdtscp: UInt32 = 1 << 27
-        static let longMode: UInt32 = 1 << 29
+    public enum Ext1EDX {
+        public static let syscall: UInt32 = 1 << 11
+        public static let noExecute: UInt32 = 1 << 20
+        public static let rdtscp: UInt32 = 1 << 27
+        public static let longMode: UInt32 = 1 << 29
     }
 
     /// Sixteen bytes of the 48-byte, NUL-padded brand string.
@@ -99,7 +100,7 @@ public struct CPUIDPolicy: Sendable {
             ecx: word(Array(chunk[8..<12])), edx: word(Array(chunk[12..<16])))
     }
 
-    static func word(_ b: [UInt8]) -> UInt32 {
+    public static func word(_ b: [UInt8]) -> UInt32 {
         b.prefix(4).enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
     }
 }

@@ -1,0 +1,92 @@
+import GuestMemory
+import Synchronization
+import X86
+import XenABI
+import XenControl
+
+/// One guest: its vCPUs, its Xen-owned shared_info page, its lifecycle and console.
+///
+/// Xen: `struct domain` (xen/include/xen/sched.h). vCPUs run on their own host threads and
+/// reach the domain concurrently; the mutable domain-wide state lives in `lifecycle`
+/// (a `Mutex`). Lock order: a vCPU never holds `lifecycle` while running its engine.
+public final class Domain: @unchecked Sendable {
+    public let id: DomainID
+    /// All machine RAM (shared by every domain).
+    public let machine: PhysicalMemory
+    /// The shared_info page. Xen-owned, never part of the domain's RAM.
+    public let sharedInfoFrame: MachineFrame
+    /// Where the guest's console_io output goes (Kite's console, a log, a test buffer).
+    let consoleSink: @Sendable (ArraySlice<UInt8>) -> Void
+    let clock: DomainClock
+    let cpuidPolicy: PVCPUIDPolicy
+    public private(set) var vcpus: [PVVCPU] = []
+    /// Xen: domain_handle — the 16-byte UUID the toolstack gave the domain.
+    public var handle = [UInt8](repeating: 0, count: 16)
+
+    struct Lifecycle {
+        var shutdown: (reason: ShutdownReason, code: UInt32)?
+        /// SCHEDOP_shutdown_code: recorded before the shutdown happens.
+        var pendingShutdownCode: UInt32?
+        var paused = false
+        /// Bitmap of enabled VMASST_TYPE_*.
+        var vmAssist: UInt64 = 0
+        /// Why the domain was crashed by the hypervisor, for the toolstack's log.
+        var crashReason: String?
+    }
+    let lifecycle = Mutex(Lifecycle())
+
+    public init(
+        id: DomainID, machine: PhysicalMemory, sharedInfoFrame: MachineFrame,
+        clock: DomainClock = DomainClock(), cpuidPolicy: PVCPUIDPolicy = PVCPUIDPolicy(),
+        console: @escaping @Sendable (ArraySlice<UInt8>) -> Void
+    ) {
+        self.id = id
+        self.machine = machine
+        self.sharedInfoFrame = sharedInfoFrame
+        self.clock = clock
+        self.cpuidPolicy = cpuidPolicy
+        self.consoleSink = console
+    }
+
+    /// Adds vCPU `vcpus.count` running on `engine`; the builder then sets its boot state.
+    @discardableResult
+    public func addVCPU(engine: any VirtualCPU) -> PVVCPU {
+        let vcpu = PVVCPU(id: VCPUID(UInt32(vcpus.count)), domain: self, engine: engine)
+        vcpus.append(vcpu)
+        return vcpu
+    }
+
+    public var shutdownState: (reason: ShutdownReason, code: UInt32)? {
+        lifecycle.withLock { $0.shutdown }
+    }
+
+    public var crashReason: String? { lifecycle.withLock { $0.crashReason } }
+
+    /// Xen: domain_shutdown(). The first reason wins; later calls change nothing.
+    public func shutdown(_ reason: ShutdownReason) {
+        lifecycle.withLock { life in
+            guard life.shutdown == nil else { return }
+            life.shutdown = (reason, life.pendingShutdownCode ?? reason.rawValue)
+        }
+        for vcpu in vcpus { vcpu.kick() }
+    }
+
+    /// Xen: domain_crash(). The guest did something it cannot survive (a bad bounce
+    /// frame, a null trap handler); the host is unharmed.
+    public func crash(_ why: String) {
+        lifecycle.withLock { life in
+            if life.crashReason == nil { life.crashReason = why }
+        }
+        shutdown(.crash)
+    }
+
+    func isAssistEnabled(_ type: UInt64) -> Bool {
+        type < 64 && lifecycle.withLock { $0.vmAssist } & (1 << type) != 0
+    }
+
+    /// Machine address of vcpu_info for `vcpu` in shared_info.
+    func defaultVCPUInfo(_ vcpu: VCPUID) -> MachineAddress? {
+        guard let offset = SharedInfoLayout.vcpuInfo(vcpu) else { return nil }
+        return MachineAddress(sharedInfoFrame.address.rawValue + UInt64(offset))
+    }
+}

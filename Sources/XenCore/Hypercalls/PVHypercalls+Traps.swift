@@ -1,0 +1,126 @@
+import X86
+import XenABI
+
+extension PVHypercalls {
+    /// Entries read per invocation before set_trap_table yields with a continuation.
+    static let trapEntriesPerInvocation = 256
+
+    /// Xen: do_set_trap_table (arch/x86/pv/callback.c). NULL clears the table; entries
+    /// up to one with address 0 replace their vectors.
+    static func setTrapTable(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        var pointer = args[0]
+        if pointer == 0 {
+            vcpu.pv.trapTable = Array(repeating: nil, count: 256)
+            return .success
+        }
+        for _ in 0..<trapEntriesPerInvocation {
+            let e = try vcpu.readGuestStruct(pointer, size: TrapInfo.size)
+            let address = e.u64(8)
+            if address == 0 { return .success }
+            guard isCanonical(address) else { throw .EINVAL }
+            // 64-bit guests: the code selector is always Xen's flat ring-3 one.
+            vcpu.pv.trapTable[Int(e.u8(0))] = TrapInfo(
+                vector: e.u8(0), flags: e.u8(1), codeSelector: FlatSelector.code64, address: address)
+            pointer &+= UInt64(TrapInfo.size)
+        }
+        var next = args
+        next[0] = pointer
+        return .preempted(next)
+    }
+
+    /// Xen: do_stack_switch — the kernel stack for bounces from guest user mode.
+    static func stackSwitch(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        var ss = UInt16(truncatingIfNeeded: args[0])
+        // Xen: fixup_guest_stack_selector — a 64-bit guest's stack selector gets RPL 3.
+        if ss & 3 != 3 && ss > 3 { ss |= 3 }
+        vcpu.pv.kernelSS = ss
+        vcpu.pv.kernelSP = args[1]
+        return .success
+    }
+
+    /// Xen: do_fpu_taskswitch — the virtual CR0.TS.
+    static func fpuTaskswitch(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        vcpu.pv.virtualTS = args[0] & 0xFFFF_FFFF != 0
+        return .success
+    }
+
+    static func setDebugreg(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        let reg = Int32(truncatingIfNeeded: args[0])
+        try vcpu.setDebugRegister(Int(reg), value: args[1])
+        return .success
+    }
+
+    static func getDebugreg(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        let reg = Int32(truncatingIfNeeded: args[0])
+        return .value(try vcpu.getDebugRegister(Int(reg)))
+    }
+
+    /// Xen: do_set_segment_base (pv/misc-hypercalls.c).
+    static func setSegmentBase(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        let base = args[1]
+        var s = vcpu.engine.state
+        let gs = SegmentRegister.gs.rawValue
+        switch SegmentBaseWhich(rawValue: args[0] & 0xFFFF_FFFF) {
+        case .fs:
+            guard isCanonical(base) else { throw .EINVAL }
+            s.segments[SegmentRegister.fs.rawValue].base = base
+        case .gsUser:
+            guard isCanonical(base) else { throw .EINVAL }
+            if vcpu.pv.kernelMode { vcpu.pv.inactiveGSBase = base } else { s.segments[gs].base = base }
+        case .gsKernel:
+            guard isCanonical(base) else { throw .EINVAL }
+            if vcpu.pv.kernelMode { s.segments[gs].base = base } else { vcpu.pv.inactiveGSBase = base }
+        case .gsUserSelector:
+            // Loads the user %gs selector. Only the NUL selector (base 0) can be loaded until
+            // guest GDTs exist; Xen's own fault path loads NUL too ("errors NUL the selector").
+            s.segments[gs].selector = 0
+            if vcpu.pv.kernelMode { vcpu.pv.inactiveGSBase = 0 } else { s.segments[gs].base = 0 }
+        case nil:
+            throw .EINVAL
+        }
+        vcpu.engine.state = s
+        return .success
+    }
+
+    /// Xen: do_vm_assist (common/kernel.c).
+    static func vmAssist(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        let type = args[1] & 0xFFFF_FFFF
+        guard type < 64, VMAssist.validTypesPV64 & (1 << type) != 0 else { throw .EINVAL }
+        switch args[0] & 0xFFFF_FFFF {
+        case VMAssist.enable:
+            vcpu.domain.lifecycle.withLock { $0.vmAssist |= 1 << type }
+        case VMAssist.disable:
+            vcpu.domain.lifecycle.withLock { $0.vmAssist &= ~(1 << type) }
+        default:
+            throw .ENOSYS
+        }
+        return .success
+    }
+
+    /// Xen: PHYSDEVOP_set_iopl — the virtual IOPL governing emulated port access.
+    static let physdevSetIOPL: UInt64 = 6
+
+    /// Xen: do_physdev_op for an unprivileged PV domain: set_iopl; the rest is for domains
+    /// with physical devices, which Kite does not pass through.
+    static func physdevOp(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        try physdev(vcpu, command: args[0] & 0xFFFF_FFFF, argument: args[1])
+    }
+
+    /// Xen: do_physdev_op_compat — {u32 cmd; union} in one guest buffer.
+    static func physdevOpCompat(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        let command = try vcpu.readGuest(UInt32.self, at: args[0])
+        return try physdev(vcpu, command: UInt64(command), argument: args[0] &+ 4)
+    }
+
+    private static func physdev(_ vcpu: PVVCPU, command: UInt64, argument: UInt64) throws(XenError) -> HypercallOutcome {
+        switch command {
+        case physdevSetIOPL:
+            let iopl = try vcpu.readGuest(UInt32.self, at: argument)
+            guard iopl <= 3 else { throw .EINVAL }
+            vcpu.pv.virtualIOPL = UInt8(iopl)
+            return .success
+        default:
+            throw .ENOSYS
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import X86
+import XenABI
+
+/// Why `PVVCPU.run()` returned.
+public enum VCPUStop: Equatable, Sendable {
+    /// The domain shut down (or was crashed); the toolstack reads the reason from the domain.
+    case domainShutdown
+    /// `maxInstructions` ran out (tests, benchmarks).
+    case instructionLimit
+}
+
+/// The vCPU's run loop: the engine runs guest code, every exit is turned into Xen
+/// behaviour, and events are delivered before each return to the guest.
+extension PVVCPU {
+    /// Instructions per engine call: bounds how late timers and remote kicks are noticed.
+    static let slice = 50_000
+
+    /// Runs until the domain shuts down. Offline vCPUs wait for VCPUOP_up.
+    public func run(maxInstructions: UInt64 = .max) -> VCPUStop {
+        let start = engine.retiredInstructions
+        while true {
+            if domain.shutdownState != nil { return .domainShutdown }
+            if engine.retiredInstructions &- start >= maxInstructions { return .instructionLimit }
+            guard isOnline else {
+                waitForWake(deadline: nil)
+                continue
+            }
+            checkTimers()
+            deliverPendingEvents()
+            if domain.shutdownState != nil { return .domainShutdown }
+            let remaining = maxInstructions &- (engine.retiredInstructions &- start)
+            let exit = engine.run(budget: Int(min(UInt64(Self.slice), remaining)))
+            handle(exit)
+        }
+    }
+
+    func handle(_ exit: VCPUExit) {
+        switch exit {
+        case .budgetExhausted:
+            break
+        case .syscall(let length):
+            if pv.kernelMode {
+                performHypercall(instructionLength: length)
+            } else {
+                bounceUserSyscall(instructionLength: length)
+            }
+        case .exception(let e):
+            handleException(e)
+        case .softwareInterrupt(let vector, let length):
+            handleSoftwareInterrupt(vector: vector, length: length)
+        case .cpuid(let length):
+            emulateCPUID()
+            advance(by: length)
+        case .rdtsc(let isRDTSCP, let length):
+            var s = engine.state
+            let tsc = domain.clock.tsc()
+            s.gprs[.rax] = tsc & 0xFFFF_FFFF
+            s.gprs[.rdx] = tsc >> 32
+            if isRDTSCP { s.gprs[.rcx] = s.tscAux & 0xFFFF_FFFF }
+            s.rip &+= UInt64(length)
+            engine.state = s
+        case .physicalAccessFault(let address, _):
+            domain.crash("access to machine address 0x\(String(address, radix: 16)) outside RAM")
+        case .tripleFault:
+            domain.crash("triple fault")
+        case .unsupportedMode(let mode):
+            domain.crash("the CPU left 64-bit mode (\(mode))")
+        case .hlt, .rdmsr, .wrmsr, .io, .controlRegisterWrite, .invlpg, .xsetbv, .rdrand:
+            // CPL-0-only exits: a PV guest runs at CPL 3, where these raise #GP first.
+            domain.crash("unexpected exit \(exit) at CPL 3")
+        }
+    }
+
+    func advance(by length: UInt8) {
+        engine.state.rip &+= UInt64(length)
+    }
+
+    /// Xen's handling of a hardware exception raised by PV guest code: privileged
+    /// instructions after #GP, the forced-emulation prefix after #UD, the rest bounced.
+    func handleException(_ e: X86Exception) {
+        switch e.vector {
+        case ExceptionVector.generalProtection.rawValue where e.errorCode == 0:
+            if emulatePrivilegedInstruction() { return }
+            injectException(e.vector, errorCode: 0)
+        case ExceptionVector.invalidOpcode.rawValue:
+            if emulateForcedCPUID() { return }
+            injectException(e.vector)
+        case ExceptionVector.pageFault.rawValue:
+            injectPageFault(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0)
+        default:
+            injectException(e.vector, errorCode: e.errorCode)
+        }
+    }
+
+    /// Xen: INT n from a PV guest raises #GP on hardware (IDT DPL 0); Xen checks the trap
+    /// table's DPL against guest kernel (1) or user (3) mode and bounces past the
+    /// instruction. INT3 and INTO behave as their exceptions (traps, RIP after them).
+    func handleSoftwareInterrupt(vector: UInt8, length: UInt8) {
+        let isInstructionException = (vector == 3 || vector == 4) && length == 1
+        if !isInstructionException {
+            let needed: UInt8 = pv.kernelMode ? 1 : 3
+            guard let entry = pv.trapTable[Int(vector)], entry.address != 0, entry.dpl >= needed else {
+                // #GP with the IDT-style error code: vector << 3 | 2 (IDT).
+                injectException(ExceptionVector.generalProtection.rawValue, errorCode: UInt32(vector) << 3 | 2)
+                return
+            }
+        }
+        advance(by: length)
+        injectException(vector)
+    }
+
+    /// Xen: a `syscall` from guest user mode goes to the guest kernel's syscall callback
+    /// (xen-abi §5.3): frame {RCX, R11, RIP, CS, RFLAGS, RSP, SS} built from the registers
+    /// the instruction would have set (RCX = return RIP, R11 = RFLAGS).
+    func bounceUserSyscall(instructionLength: UInt8) {
+        guard pv.syscallCallback != 0 else {
+            injectException(ExceptionVector.invalidOpcode.rawValue)
+            return
+        }
+        var s = engine.state
+        s.rip &+= UInt64(instructionLength)
+        s.gprs[.rcx] = s.rip
+        s.gprs[.r11] = s.rflags.rawValue
+        engine.state = s
+        guard bounce(TrapBounce(handler: pv.syscallCallback, errorCode: nil, masksEvents: pv.syscallMasksEvents)) else { return }
+        engine.state.rflags.remove(.direction)
+    }
+
+    /// Blocks the host thread until `kick()` or `deadline` (host monotonic ns).
+    func waitForWake(deadline: UInt64?) {
+        wakeCondition.lock()
+        defer { wakeCondition.unlock() }
+        while !wakeRequested {
+            if let deadline {
+                let now = DomainClock.hostMonotonicNanoseconds()
+                guard deadline > now else { break }
+                _ = wakeCondition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+            } else {
+                wakeCondition.wait()
+            }
+        }
+        wakeRequested = false
+    }
+
+    /// Timers are added with event channels; nothing to fire yet.
+    func checkTimers() {}
+}
