@@ -51,9 +51,6 @@ extension PVVCPU {
             checkTimers()
         }
     }
-
-    /// Host monotonic ns of the next timer of this vCPU; nil while none is armed.
-    func nextTimerDeadline() -> UInt64? { nil }
 }
 
 extension Domain {

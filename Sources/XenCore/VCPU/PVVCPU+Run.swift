@@ -142,7 +142,4 @@ extension PVVCPU {
         }
         wakeRequested = false
     }
-
-    /// Timers are added with event channels; nothing to fire yet.
-    func checkTimers() {}
 }
