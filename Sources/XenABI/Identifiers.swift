@@ -4,7 +4,7 @@ public struct DomainID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Xen: DOMID_SELF — "the calling domain" in hypercall arguments.
-    public static let `self` = DomainID(0x7FF0)
+    public static let selfDomain = DomainID(0x7FF0)
     /// Xen: DOMID_IO.
     public static let io = DomainID(0x7FF1)
     /// Xen: DOMID_XEN — frames owned by the hypervisor (shared_info, the m2p).

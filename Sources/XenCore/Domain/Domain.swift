@@ -46,6 +46,25 @@ public final class Domain: @unchecked Sendable {
         self.clock = clock
         self.cpuidPolicy = cpuidPolicy
         self.consoleSink = console
+        initializeSharedInfo()
+    }
+
+    /// Xen: a fresh shared_info is zeroed with every vCPU's events masked, and the
+    /// wallclock at system time 0 published with the version protocol.
+    private func initializeSharedInfo() {
+        machine.zero(sharedInfoFrame)
+        let base = sharedInfoFrame.address.rawValue
+        for slot in 0..<SharedInfoLayout.legacyMaxVCPUs {
+            let offset = SharedInfoLayout.vcpuInfo + slot * VCPUInfoLayout.size + VCPUInfoLayout.upcallMask
+            machine.store(UInt8(1), at: MachineAddress(base + UInt64(offset)))
+        }
+        let wall = clock.wallclockAtOrigin
+        func at(_ offset: Int) -> MachineAddress { MachineAddress(base + UInt64(offset)) }
+        machine.store(UInt32(1), at: at(SharedInfoLayout.wallclockVersion))
+        machine.store(UInt32(truncatingIfNeeded: wall.seconds), at: at(SharedInfoLayout.wallclockSeconds))
+        machine.store(wall.nanoseconds, at: at(SharedInfoLayout.wallclockNanoseconds))
+        machine.store(UInt32(truncatingIfNeeded: wall.seconds >> 32), at: at(SharedInfoLayout.wallclockSecondsHigh))
+        machine.store(UInt32(2), at: at(SharedInfoLayout.wallclockVersion))
     }
 
     /// Adds vCPU `vcpus.count` running on `engine`; the builder then sets its boot state.
