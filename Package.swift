@@ -65,7 +65,7 @@ let package = Package(
             name: "XenCoreTests",
             dependencies: ["XenCore", "XenABI", "XenControl", "X86", "X86Interpreter", "GuestMemory"]),
         .testTarget(
-            name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "XenControl", "GuestMemory"]),
+            name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "XenControl", "GuestMemory", "CDecompress"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]
 )

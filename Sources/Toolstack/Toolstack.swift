@@ -1,1 +1,3 @@
-// The PV domain builder lives in DomainBuilder/ (being written).
+// Toolstack: what Xen's dom0 tools are to a domain — today the PV64 domain builder
+// (DomainBuilder/: ELF and bzImage loading, Xen notes, the PV memory layout, writing the
+// initial image). Config parsing, lifecycle and migration will join it here.
