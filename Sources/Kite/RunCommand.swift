@@ -3,13 +3,16 @@ import BareMetal
 import Foundation
 import X86Interpreter
 
-/// `kite run`: boots a freestanding flat image on a bare machine driven by the interpreter.
+/// `kite run`: boots a 64-bit PV Xen kernel (`--kernel`) as a domain, or a freestanding flat
+/// image (`--image`) on a bare machine, on Kite's own CPU.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a freestanding 64-bit flat binary on Kite's CPU.",
+        abstract: "Boot a 64-bit PV Xen kernel, or run a freestanding 64-bit flat binary, on Kite's CPU.",
         discussion: """
-            The image is loaded and entered at 0x100000 in 64-bit mode at CPL 0, with identity page tables over all of memory and RSP at the top of memory. The guest prints by writing bytes to I/O port 0xE9 and ends the run by writing its exit code to port 0xF4 (or by executing HLT, which counts as exit code 0).
+            With --kernel, Kite builds a paravirtualized domain the way Xen's toolstack does (ELF or bzImage with Xen notes; memory, start_info, initial page tables) and boots it; the guest's console (console_io) goes to standard output, a summary to standard error, and kite exits with the guest's shutdown reason: 0 poweroff, 1 reboot, 2 suspend, 3 crash, 4 watchdog, 5 soft reset; 125 when the instruction limit stopped it.
+
+            With --image (or neither), the image is loaded and entered at 0x100000 in 64-bit mode at CPL 0, with identity page tables over all of memory and RSP at the top of memory. The guest prints by writing bytes to I/O port 0xE9 and ends the run by writing its exit code to port 0xF4 (or by executing HLT, which counts as exit code 0).
 
             The console goes to standard output, a one-line summary to standard error. kite exits with the guest's exit code (255 if it is larger), or 125 when the guest crashed, hit the instruction limit or did something bare metal does not support.
             """
@@ -24,7 +27,22 @@ struct RunCommand: ParsableCommand {
         valueName: "path"))
     var image: String?
 
-    @Option(name: .long, help: ArgumentHelp("Machine memory in MiB (4 to 65536).", valueName: "MiB"))
+    @Option(name: .long, help: ArgumentHelp("A 64-bit PV Xen kernel (ELF or bzImage) to boot as a domain.", valueName: "path"))
+    var kernel: String?
+
+    @Option(name: .long, help: ArgumentHelp("Initial ramdisk for --kernel.", valueName: "path"))
+    var ramdisk: String?
+
+    @Option(name: .long, help: ArgumentHelp("Kernel command line for --kernel (at most 1023 bytes).", valueName: "text"))
+    var cmdline: String = ""
+
+    @Option(name: .long, help: ArgumentHelp("Number of vCPUs of the domain (1 to 32).", valueName: "n"))
+    var vcpus: Int = 1
+
+    @Flag(name: .long, help: "Print the kernel's Xen notes and the domain layout before booting.")
+    var verbose = false
+
+    @Option(name: .long, help: ArgumentHelp("Guest memory in MiB (4 to 65536).", valueName: "MiB"))
     var memory: UInt64 = 64
 
     @Option(name: .long, help: ArgumentHelp("Stop the guest with an error after this many instructions.", valueName: "N"))
@@ -37,9 +55,25 @@ struct RunCommand: ParsableCommand {
         if let n = maxInstructions, n == 0 {
             throw ValidationError("--max-instructions must be positive")
         }
+        if kernel != nil && image != nil {
+            throw ValidationError("--kernel boots a Xen guest and --image a flat binary: give one of them")
+        }
+        if kernel == nil && (ramdisk != nil || !cmdline.isEmpty || vcpus != 1) {
+            throw ValidationError("--ramdisk, --cmdline and --vcpus apply to --kernel only")
+        }
+        guard (1...32).contains(vcpus) else {
+            throw ValidationError("--vcpus must be between 1 and 32")
+        }
+        guard cmdline.utf8.count <= 1023 else {
+            throw ValidationError("--cmdline is longer than Xen's 1023 bytes")
+        }
     }
 
     func run() throws {
+        if let kernel {
+            try runPV(kernel: kernel)
+            return
+        }
         let path = try resolveImagePath()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RunError("cannot read the image \(path)")
@@ -60,6 +94,25 @@ struct RunCommand: ParsableCommand {
         case .halted: break
         case .failed: throw ExitCode(Self.guestFailedStatus)
         }
+    }
+
+    private func runPV(kernel: String) throws {
+        let launcher = PVLauncher(
+            kernelPath: kernel, ramdiskPath: ramdisk, commandLine: cmdline, memoryMiB: memory, vcpus: vcpus,
+            maxInstructions: maxInstructions, verbose: verbose)
+        let o = try launcher.launch()
+        var what: String
+        switch o.reason {
+        case .some(let reason): what = "domain shut down: \(reason)"
+        case nil: what = o.hitInstructionLimit ? "stopped at the instruction limit" : "stopped"
+        }
+        if let code = o.code, code != o.reason?.rawValue { what += " (code \(code))" }
+        if let why = o.crashReason { what += " — \(why)" }
+        let mips = o.seconds > 0 ? Double(o.instructions) / o.seconds / 1e6 : 0
+        let line = String(format: "kite: %llu instructions in %.3f s (%.1f MIPS), %@\n", o.instructions, o.seconds, mips, what)
+        FileHandle.standardError.write(Data(line.utf8))
+        guard let reason = o.reason else { throw ExitCode(Self.guestFailedStatus) }
+        if reason != .poweroff { throw ExitCode(Int32(reason.rawValue)) }
     }
 
     private func resolveImagePath() throws -> String {

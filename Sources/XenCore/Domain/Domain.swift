@@ -20,6 +20,9 @@ public final class Domain: @unchecked Sendable {
     let clock: DomainClock
     let cpuidPolicy: PVCPUIDPolicy
     public private(set) var vcpus: [PVVCPU] = []
+    /// The domain's reservation, p2m and Kite-shared frames (nil only in tests that drive a
+    /// domain on hand-built page tables without the PV MMU).
+    public let memory: DomainMemory?
     /// Xen: domain_handle — the 16-byte UUID the toolstack gave the domain.
     public var handle = [UInt8](repeating: 0, count: 16)
 
@@ -34,13 +37,17 @@ public final class Domain: @unchecked Sendable {
         var crashReason: String?
     }
     let lifecycle = Mutex(Lifecycle())
+    /// Event channels, per-vCPU timers and the hub link (Sources/XenCore/Events).
+    let events = DomainEvents()
 
     public init(
         id: DomainID, machine: PhysicalMemory, sharedInfoFrame: MachineFrame,
         clock: DomainClock = DomainClock(), cpuidPolicy: PVCPUIDPolicy = PVCPUIDPolicy(),
+        memory: DomainMemory? = nil,
         console: @escaping @Sendable (ArraySlice<UInt8>) -> Void
     ) {
         self.id = id
+        self.memory = memory
         self.machine = machine
         self.sharedInfoFrame = sharedInfoFrame
         self.clock = clock

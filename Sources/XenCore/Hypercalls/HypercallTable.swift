@@ -37,6 +37,7 @@ enum HypercallTable {
 
     static let rows: [Row] = [
         Row(hypercall: .setTrapTable, pv64: PVHypercalls.setTrapTable),
+        Row(hypercall: .mmuUpdate, pv64: PVHypercalls.mmuUpdate),
         Row(hypercall: .stackSwitch, pv64: PVHypercalls.stackSwitch),
         Row(hypercall: .setCallbacks, pv64: PVHypercalls.setCallbacks),
         Row(hypercall: .fpuTaskswitch, pv64: PVHypercalls.fpuTaskswitch),
@@ -44,18 +45,26 @@ enum HypercallTable {
         Row(hypercall: .platformOp, pv64: PVHypercalls.privileged),
         Row(hypercall: .setDebugreg, pv64: PVHypercalls.setDebugreg),
         Row(hypercall: .getDebugreg, pv64: PVHypercalls.getDebugreg),
+        Row(hypercall: .memoryOp, pv64: PVHypercalls.memoryOp),
         Row(hypercall: .multicall, pv64: PVHypercalls.multicall),
+        Row(hypercall: .updateVAMapping, pv64: PVHypercalls.updateVAMapping),
         Row(hypercall: .xenVersion, pv64: PVHypercalls.xenVersion),
         Row(hypercall: .consoleIO, pv64: PVHypercalls.consoleIO),
         Row(hypercall: .physdevOpCompat, pv64: PVHypercalls.physdevOpCompat),
         Row(hypercall: .vmAssist, pv64: PVHypercalls.vmAssist),
+        Row(hypercall: .updateVAMappingOtherDomain, pv64: PVHypercalls.updateVAMappingOtherDomain),
         Row(hypercall: .iret, pv64: PVHypercalls.iret),
         Row(hypercall: .setSegmentBase, pv64: PVHypercalls.setSegmentBase),
+        Row(hypercall: .mmuextOp, pv64: PVHypercalls.mmuextOp),
         Row(hypercall: .schedOp, pv64: PVHypercalls.schedOp),
         Row(hypercall: .callbackOp, pv64: PVHypercalls.callbackOp),
         Row(hypercall: .physdevOp, pv64: PVHypercalls.physdevOp),
         Row(hypercall: .sysctl, pv64: PVHypercalls.privileged),
         Row(hypercall: .domctl, pv64: PVHypercalls.privileged),
+        Row(hypercall: .eventChannelOp, pv64: PVHypercalls.eventChannelOp),
+        Row(hypercall: .eventChannelOpCompat, pv64: PVHypercalls.eventChannelOpCompat),
+        Row(hypercall: .vcpuOp, pv64: PVHypercalls.vcpuOp),
+        Row(hypercall: .setTimerOp, pv64: PVHypercalls.setTimerOp),
     ]
 
     /// Indexed by hypercall number for the dispatch.

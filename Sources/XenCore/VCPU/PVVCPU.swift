@@ -42,6 +42,8 @@ struct PVState {
     /// Xen: pv_vcpu.ldt_base / ldt_ents
     var ldtBase: UInt64 = 0
     var ldtEntries: UInt32 = 0
+    /// Event, timer and runstate bookkeeping only this vCPU's thread touches.
+    var eventLocal = VCPUEventLocal()
 }
 
 /// A 64-bit PV vCPU: an engine plus Xen's per-vCPU PV state, run on one host thread.
