@@ -97,6 +97,10 @@ extension PVVCPU {
         let number = s.gprs[.rax]
         let args = HypercallArguments([s.gprs[.rdi], s.gprs[.rsi], s.gprs[.rdx], s.gprs[.r10], s.gprs[.r8], s.gprs[.r9]])
         s.rip &+= UInt64(instructionLength)
+        // The SYSCALL instruction itself clobbers RCX and R11 (return RIP and RFLAGS); the
+        // guest sees that after every hypercall, as on Xen (the hypercall page saves them).
+        s.gprs[.rcx] = s.rip
+        s.gprs[.r11] = s.rflags.rawValue
         engine.state = s
         let outcome = call(number, args)
         switch outcome {

@@ -75,6 +75,9 @@ extension PVHypercalls {
             return .success
         case .machineMemoryMap:
             throw .EPERM
+        case .getVNUMAInfo:
+            // Xen: no vNUMA topology configured for the domain.
+            throw .EOPNOTSUPP
         default:
             throw .ENOSYS
         }

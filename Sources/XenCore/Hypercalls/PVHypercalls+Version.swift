@@ -4,14 +4,17 @@ extension PVHypercalls {
     static let extraVersion = ".0-kite"
     static let capabilities = "xen-3.0-x86_64"
     static let changeset = "Kite"
+    /// Xen: xen_deny() — what a sub-op the policy denies returns instead of data.
+    static let deniedString = "<denied>"
     /// Xen: HYPERVISOR_VIRT_START for 64-bit PV guests.
     static let hypervisorVirtStart: UInt64 = 0xFFFF_8000_0000_0000
-    /// XENFEAT_* bits offered to 64-bit PV guests: only what Kite implements.
-    /// 5 = XENFEAT_mmu_pt_update_preserve_ad.
-    static let featureSubmap0: UInt32 = 1 << 5
+    /// XENFEAT_* bits Xen offers every 64-bit PV domU (common/kernel.c): 5
+    /// mmu_pt_update_preserve_ad, 6 highmem_assist, 7 gnttab_map_avail_bits, 13
+    /// memory_op_vnode_supported (XENMEM_get_vnumainfo answers -EOPNOTSUPP without vNUMA).
+    static let featureSubmap0: UInt32 = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 13)
 
     /// Xen: do_xen_version (common/kernel.c) with the XSM dummy policy of an unprivileged
-    /// domain: commandline and build_id are refused with -EPERM.
+    /// domain: commandline answers "<denied>", build_id is refused with -EPERM.
     static func xenVersion(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
         let arg = args[1]
         guard let op = XenVersionOp(rawValue: args[0] & 0xFFFF_FFFF) else { throw .ENOSYS }
@@ -38,10 +41,15 @@ extension PVHypercalls {
             guard index == 0 else { throw .EINVAL }
             try vcpu.writeGuest(featureSubmap0, at: arg &+ 4)
         case .pagesize:
+            // Xen: a non-NULL argument is an error for this argument-less sub-op.
+            guard arg == 0 else { throw .EINVAL }
             return .value(4096)
         case .guestHandle:
             try vcpu.copyToGuest(vcpu.domain.handle, at: arg)
-        case .commandline, .buildID:
+        case .commandline:
+            // Xen: denied to a domU by the XSM policy, answered with xen_deny()'s string.
+            try vcpu.copyToGuest(paddedString(deniedString, length: deniedString.utf8.count + 1), at: arg)
+        case .buildID:
             throw .EPERM
         }
         return .success

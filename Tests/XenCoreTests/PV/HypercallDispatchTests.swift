@@ -77,7 +77,7 @@ import XenControl
         let d = PVTestMachine.data
         let code = Asm.hypercall(.xenVersion, 1, d) + Asm.hypercall(.xenVersion, 3, d + 0x100)
             + Asm.hypercall(.xenVersion, 5, d + 0x600) + Asm.hypercall(.xenVersion, 7, 0) + Asm.movRBXRAX
-            + Asm.hypercall(.xenVersion, 9, d) + Asm.movR12RAX
+            + Asm.hypercall(.xenVersion, 9, d + 0x200) + Asm.movR12RAX
             + Asm.hypercall(.xenVersion, 99, d) + [0x49, 0x89, 0xC5]  // mov r13, rax
             + Asm.hypercall(.xenVersion, 1, 0x10) + [0x49, 0x89, 0xC6]  // mov r14, rax
             + Asm.shutdown()
@@ -88,7 +88,8 @@ import XenControl
         #expect(m.load64(linear: d + 0x100) == UInt64(littleEndianBytes: Array("xen-3.0-".utf8)))
         #expect(m.load64(linear: d + 0x600) == 0xFFFF_8000_0000_0000)
         #expect(m.state.gprs[.rbx] == 4096)
-        #expect(m.state.gprs[.r12] == XenError.EPERM.returnValue)
+        #expect(m.state.gprs[.r12] == 0)
+        #expect(m.load64(linear: d + 0x200) == UInt64(littleEndianBytes: Array("<denied>".utf8)))
         #expect(m.state.gprs[.r13] == XenError.ENOSYS.returnValue)
         #expect(m.state.gprs[.r14] == XenError.EFAULT.returnValue)
     }
@@ -104,6 +105,15 @@ import XenControl
         #expect(m.domain.isAssistEnabled(VMAssist.writablePagetables))
         #expect(m.state.gprs[.r12] == XenError.EINVAL.returnValue)
         #expect(m.state.gprs[.r13] == XenError.ENOSYS.returnValue)
+    }
+
+    @Test func syscallClobbersRCXAndR11AsOnHardware() throws {
+        // mov rax,17; mov rdi,0; syscall; mov r12,rcx; mov r13,r11
+        let call = Asm.hypercall(.xenVersion, 0)
+        let m = try PVTestMachine(code: call + [0x49, 0x89, 0xCC, 0x4D, 0x89, 0xDD] + Asm.shutdown())
+        m.run()
+        #expect(m.state.gprs[.r12] == PVTestMachine.code + UInt64(call.count))
+        #expect(m.state.gprs[.r13] == 0x202)
     }
 
     @Test func unknownShutdownReasonIsKeptAsTheCode() throws {

@@ -23,10 +23,10 @@ import XenABI
 
     @Test func forcedEmulationCPUIDShowsXensSignature() throws {
         // mov eax, 0x40000000; ud2; .ascii "xen"; cpuid
-        let m = try machine([0xB8, 0, 0, 0, 0x40, 0x0F, 0x0B, 0x78, 0x65, 0x6E, 0x0F, 0xA2] + [0x49, 0x89, 0xDC])  // mov r12, rbx
+        let m = try machine([0xB8, 0, 0, 0, 0x40, 0x0F, 0x0B, 0x78, 0x65, 0x6E, 0x0F, 0xA2] + [0x49, 0x89, 0xDC, 0x49, 0x89, 0xCE])  // mov r12, rbx; mov r14, rcx
         m.run()
         #expect(m.state.gprs[.r12] == 0x566E_6558)
-        #expect(m.state.gprs[.rcx] == 0x6558_4D4D)
+        #expect(m.state.gprs[.r14] == 0x6558_4D4D)
     }
 
     @Test func plainCPUIDHidesPGEAndSetsTheHypervisorBit() throws {
