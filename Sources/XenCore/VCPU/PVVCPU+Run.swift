@@ -87,6 +87,7 @@ extension PVVCPU {
             if emulateForcedCPUID() { return }
             injectException(e.vector)
         case ExceptionVector.pageFault.rawValue:
+            if emulatePageTableWrite(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0) { return }
             injectPageFault(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0)
         default:
             injectException(e.vector, errorCode: e.errorCode)
