@@ -23,6 +23,8 @@ public final class Domain: @unchecked Sendable {
     /// The domain's reservation, p2m and Kite-shared frames (nil only in tests that drive a
     /// domain on hand-built page tables without the PV MMU).
     public let memory: DomainMemory?
+    /// The frames behind the vCPUs' descriptor tables (nil without `memory`).
+    let descriptorPages: DescriptorPages?
     /// Xen: domain_handle — the 16-byte UUID the toolstack gave the domain.
     public var handle = [UInt8](repeating: 0, count: 16)
 
@@ -48,12 +50,27 @@ public final class Domain: @unchecked Sendable {
     ) {
         self.id = id
         self.memory = memory
+        descriptorPages = memory.flatMap { Self.makeDescriptorPages($0) }
         self.machine = machine
         self.sharedInfoFrame = sharedInfoFrame
         self.clock = clock
         self.cpuidPolicy = cpuidPolicy
         self.consoleSink = console
         initializeSharedInfo()
+    }
+
+    private static func makeDescriptorPages(_ memory: DomainMemory) -> DescriptorPages? {
+        guard let reserved = try? memory.machine.allocateKiteFrame(),
+            let zero = try? memory.machine.allocateKiteFrame()
+        else { return nil }
+        let ram = memory.machine.memory
+        ram.zero(reserved)
+        ram.zero(zero)
+        for (selector, descriptor) in SegmentDescriptors.reserved {
+            let offset = UInt64(selector) - UInt64(FlatSelector.firstReservedGDTPage) * 4096
+            ram.store(descriptor, at: MachineAddress(reserved.address.rawValue + offset))
+        }
+        return DescriptorPages(reserved: reserved, zero: zero)
     }
 
     /// Xen: a fresh shared_info is zeroed with every vCPU's events masked, and the

@@ -99,7 +99,13 @@ public final class Hypervisor: @unchecked Sendable {
     public func destroy(_ id: DomainID) -> ReleaseReport? {
         guard let domain = domains.withLock({ $0.removeValue(forKey: id) }) else { return nil }
         let bases = domain.vcpus.flatMap { [$0.pv.kernelBase, $0.pv.userBase].compactMap { $0 } }
-        return domain.memory?.release(vcpuBases: bases)
+        let descriptorFrames = domain.vcpus.flatMap { $0.pv.gdtFrames + Array($0.pv.ldtShadow.values) }
+        let report = domain.memory?.release(vcpuBases: bases, descriptorPages: descriptorFrames)
+        if let pages = domain.descriptorPages {
+            machine.freeKiteFrame(pages.reserved)
+            machine.freeKiteFrame(pages.zero)
+        }
+        return report
     }
 }
 
@@ -111,6 +117,7 @@ extension Domain {
         try tables.pinInitialTable(l4: topLevelTable, for: id)
         try tables.acquireBaseTable(topLevelTable, for: id)
         vcpu.setBootState(rip: rip, rsp: rsp, startInfo: startInfo, pageTable: topLevelTable)
+        try vcpu.installGDT(frames: [], entries: 0)
         vcpu.publishTimeInfo()
     }
 }

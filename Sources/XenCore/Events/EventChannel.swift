@@ -62,6 +62,14 @@ struct EventChannelTableState: Sendable {
         self.maxPort = maxPort
     }
 
+    /// An empty stand-in while a table is moved out of its lock (no ports, no storage).
+    static var placeholder: EventChannelTableState { EventChannelTableState(channels: [], maxPort: 0) }
+
+    private init(channels: [EventChannel], maxPort: UInt32) {
+        self.channels = channels
+        self.maxPort = maxPort
+    }
+
     /// Xen: port_is_valid()
     func isValid(_ port: UInt32) -> Bool { port < UInt32(channels.count) }
 

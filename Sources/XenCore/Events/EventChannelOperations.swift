@@ -30,8 +30,10 @@ enum EventChannelOperations {
         _ l: inout EventChannelTableState, _ r: inout EventChannelTableState,
         _ body: (inout EventChannelTableState, inout EventChannelTableState?) throws(XenError) -> R
     ) throws(XenError) -> R {
-        var optional: EventChannelTableState? = r
-        defer { if let changed = optional { r = changed } }
+        // Moved in and out with swaps: copying would duplicate the port array.
+        var optional: EventChannelTableState? = EventChannelTableState.placeholder
+        swap(&r, &optional!)
+        defer { if optional != nil { swap(&r, &optional!) } }
         return try body(&l, &optional)
     }
 

@@ -11,11 +11,14 @@ import XenABI
 public final class HostEventChannels: Sendable {
     /// Xen: max_evtchns() of the 2-level ABI — Kite's side is not limited further.
     let table = Mutex(EventChannelTableState(maxPort: EventChannel2L.maxPorts - 1))
-    unowned let hub: EventChannelHub
+    /// The hub owns this object; the link back is weak so neither keeps the other alive.
+    private let hubReference: Mutex<DomainEvents.HubReference>
 
     init(hub: EventChannelHub) {
-        self.hub = hub
+        hubReference = Mutex(DomainEvents.HubReference(hub: hub))
     }
+
+    private var hub: EventChannelHub? { hubReference.withLock { $0.hub } }
 
     private var endpoint: EventEndpoint { .host(self) }
 
@@ -24,7 +27,7 @@ public final class HostEventChannels: Sendable {
     public func bindInterdomain(
         remoteDomain: DomainID, remotePort: EventChannelPort, handler: @escaping EventChannelHandler
     ) throws(XenError) -> EventChannelPort {
-        guard let remote = hub.endpoint(remoteDomain) else { throw .ESRCH }
+        guard let remote = hub?.endpoint(remoteDomain) else { throw .ESRCH }
         // Install the handler with the port so no notification can slip between the two.
         let port = try EventChannelOperations.bindInterdomain(local: endpoint, remote: remote, remotePort: remotePort.rawValue)
         table.withLock { $0[port].handler = handler }

@@ -46,7 +46,9 @@ extension PVVCPU {
         guard Self.guestAddressOK(ldtBase) else { throw .EINVAL }
         guard ldtBase & 0xFFF == 0, ldtEntries <= 8192 else { throw .EINVAL }
         let gdtEntries = c.u64(L.gdtEntries)
-        guard (gdtEntries + 511) / 512 <= UInt64(L.gdtFrameCount) else { throw .EINVAL }
+        // Xen: DIV_ROUND_UP(gdt_ents, 512) frames, at most 16 (written without the sum
+        // that could overflow on a hostile count).
+        guard gdtEntries <= UInt64(L.gdtFrameCount) * 512 else { throw .EINVAL }
         let inKernel = flags & L.flagInKernel != 0
         guard inKernel || ctrl(1) != 0 else { throw .EINVAL }
 

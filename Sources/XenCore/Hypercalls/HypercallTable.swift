@@ -38,6 +38,7 @@ enum HypercallTable {
     static let rows: [Row] = [
         Row(hypercall: .setTrapTable, pv64: PVHypercalls.setTrapTable),
         Row(hypercall: .mmuUpdate, pv64: PVHypercalls.mmuUpdate),
+        Row(hypercall: .setGDT, pv64: PVHypercalls.setGDT),
         Row(hypercall: .stackSwitch, pv64: PVHypercalls.stackSwitch),
         Row(hypercall: .setCallbacks, pv64: PVHypercalls.setCallbacks),
         Row(hypercall: .fpuTaskswitch, pv64: PVHypercalls.fpuTaskswitch),
@@ -45,6 +46,7 @@ enum HypercallTable {
         Row(hypercall: .platformOp, pv64: PVHypercalls.privileged),
         Row(hypercall: .setDebugreg, pv64: PVHypercalls.setDebugreg),
         Row(hypercall: .getDebugreg, pv64: PVHypercalls.getDebugreg),
+        Row(hypercall: .updateDescriptor, pv64: PVHypercalls.updateDescriptor),
         Row(hypercall: .memoryOp, pv64: PVHypercalls.memoryOp),
         Row(hypercall: .multicall, pv64: PVHypercalls.multicall),
         Row(hypercall: .updateVAMapping, pv64: PVHypercalls.updateVAMapping),

@@ -1,3 +1,4 @@
+import GuestMemory
 import X86
 import XenABI
 
@@ -26,6 +27,28 @@ extension PVHypercalls {
         var next = args
         next[0] = pointer
         return .preempted(next)
+    }
+
+    /// Xen: do_set_gdt (pv/descriptor-tables.c): `frames` lists ceil(entries/512) MFNs.
+    static func setGDT(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        let entries = args[1] & 0xFFFF_FFFF
+        guard entries <= UInt64(FlatSelector.firstReservedGDTEntry) else { throw .EINVAL }
+        let count = Int((entries + 511) / 512)
+        let list = try vcpu.readGuestStruct(args[0], size: count * 8)
+        let frames = (0..<count).map { MachineFrame(list.u64($0 * 8)) }
+        try vcpu.setGDT(frames: frames, entries: Int(entries))
+        return .success
+    }
+
+    /// Xen: do_update_descriptor — one checked descriptor written at a machine address of a
+    /// descriptor page (or a writable page) of the caller.
+    static func updateDescriptor(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
+        guard let tables = vcpu.pageTables else { throw .ENOSYS }
+        guard let fixed = SegmentDescriptors.check(args[1]) else { throw .EINVAL }
+        var actions = MMUActions()
+        try tables.updateDescriptor(at: args[0], descriptor: fixed, domain: vcpu.domain.id, check: { SegmentDescriptors.check($0) != nil }, actions: &actions)
+        vcpu.apply(vcpu.mmuContext, actions)
+        return .success
     }
 
     /// Xen: do_stack_switch — the kernel stack for bounces from guest user mode.

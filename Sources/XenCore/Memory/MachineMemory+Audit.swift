@@ -13,7 +13,8 @@ extension MachineMemory {
             var total: [UInt16: UInt64] = [:]
             var shared: [UInt16: UInt64] = [:]
             func report(_ i: Int, _ what: String) {
-                if problems.count < 100 { problems.append("mfn 0x\(String(i, radix: 16)): \(what) [\(FrameState(s.frames[i]))]") }
+                guard problems.count < 100 else { return }
+                problems.append("mfn 0x\(String(i, radix: 16)): \(what) [\(FrameState(s.frames[i]))]")
             }
             for i in 0..<s.frames.count {
                 let f = s.frames[i]
@@ -29,7 +30,9 @@ extension MachineMemory {
                 if s.allocator.isFree(mfn) { report(i, "owned frame in the free pool") }
                 if f.count == 0 { report(i, "owned frame without references") }
                 if f.typeCount > f.count { report(i, "more type than general references") }
-                if f.flags.contains(.pinned) && !(f.type.isPageTable && f.typeCount > 0) { report(i, "pinned but not an in-use page table") }
+                if f.flags.contains(.pinned) && !(f.type.isPageTable && f.typeCount > 0) {
+                    report(i, "pinned but not an in-use page table")
+                }
                 let dying = s.accounts[f.owner]?.dying ?? false  // forcibly de-validated tables
                 if f.type.isPageTable && (f.typeCount > 0) != f.flags.contains(.validated) && !dying {
                     report(i, f.typeCount > 0 ? "in-use page table not validated" : "unused page table still validated")
@@ -51,7 +54,8 @@ extension MachineMemory {
                     problems.append("d\(owner): tot_pages \(a.totalPages) but owns \(total[owner, default: 0]) frames")
                 }
                 if a.xenPages != shared[owner, default: 0] {
-                    problems.append("d\(owner): xenheap_pages \(a.xenPages) but has \(shared[owner, default: 0]) shared frames")
+                    problems.append(
+                        "d\(owner): xenheap_pages \(a.xenPages) but has \(shared[owner, default: 0]) shared frames")
                 }
             }
             var freeFrames: UInt64 = 0

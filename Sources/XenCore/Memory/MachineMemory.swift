@@ -150,7 +150,9 @@ public final class MachineMemory: Sendable {
     }
 
     /// Runs `body` under the lock with fresh effects, then turns the effects into actions.
-    func operate<R: Sendable>(_ actions: inout MMUActions, _ body: (inout MemoryState) throws(XenError) -> R) throws(XenError) -> R {
+    func operate<R: Sendable>(
+        _ actions: inout MMUActions, _ body: (inout MemoryState) throws(XenError) -> R
+    ) throws(XenError) -> R {
         let result: Result<R, XenError>
         let effects: OperationEffects
         (result, effects) = state.withLock { s in

@@ -28,9 +28,11 @@ extension PVVCPU {
             case .setLDT(let base, let entries):
                 pv.ldtBase = entries == 0 ? 0 : base
                 pv.ldtEntries = entries
-                engine.flushTLB(.all)
-            case .invalidateLDTShadow:
-                break
+                loadLDT()
+            case .invalidateLDTShadow(let target):
+                // Only this vCPU's thread may touch its shadow; others drop theirs when they
+                // next reload the LDT.
+                if domain.vcpus(in: target, caller: self).contains(where: { $0 === self }) { dropLDTShadow() }
             }
         }
         pv.kernelBase = context.kernelBase

@@ -88,6 +88,7 @@ extension PVVCPU {
             injectException(e.vector)
         case ExceptionVector.pageFault.rawValue:
             if emulatePageTableWrite(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0) { return }
+            if mapLDTShadowPage(faultAddress: e.faultAddress ?? 0) { return }
             injectPageFault(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0)
         default:
             injectException(e.vector, errorCode: e.errorCode)

@@ -42,6 +42,12 @@ struct PVState {
     /// Xen: pv_vcpu.ldt_base / ldt_ents
     var ldtBase: UInt64 = 0
     var ldtEntries: UInt32 = 0
+    /// Xen: pv_vcpu.gdt_frames / gdt_ents — frames with a descriptor-page reference each.
+    var gdtFrames: [MachineFrame] = []
+    var gdtEntries: Int = 0
+    /// LDT pages mapped in the per-domain area so far (page index → guest frame), each
+    /// holding a descriptor-page reference. Xen: the shadow LDT.
+    var ldtShadow: [Int: MachineFrame] = [:]
     /// Event, timer and runstate bookkeeping only this vCPU's thread touches.
     var eventLocal = VCPUEventLocal()
 }

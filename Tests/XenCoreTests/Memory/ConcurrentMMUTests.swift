@@ -53,8 +53,8 @@ import XenABI
                 let page = pageList[(t * 10) + (i % 10)]
                 let slot = UInt64(100 + t * 10 + i % 10)
                 let l1 = (i / 10) % 2 == 0 ? a.l1 : b.l1
-                let flags: UInt64 = [F.prw, F.p, 0][i % 3]
-                let value = flags == 0 ? 0 : pte(page, flags)
+                let flags: UInt64 = [PTEBits.prw, PTEBits.p, 0][i % 3]
+                let value = flags == 0 ? 0 : makePTE(page, flags)
                 _ = try? tables.mmuUpdate(MMUUpdateRequest(ptr: (l1 << 12) + slot * 8, val: value), context: &context,
                                           owners: owners, actions: &actions)
                 _ = try? tables.mmuextOp(MMUExtRequest(.newBaseptr, arg1: i % 2 == 0 ? a.l4 : b.l4),
@@ -86,7 +86,7 @@ import XenABI
         for p in pages {
             let s = fx.state(p)
             #expect(!(s.type == .l1 && s.typeCount > 0) || (0..<512).allSatisfy { slot in
-                [a.l1, b.l1].allSatisfy { fx.read($0, slot) & F.rw == 0 || (fx.read($0, slot) >> 12) & 0xFF_FFFF_FFFF != p }
+                [a.l1, b.l1].allSatisfy { fx.read($0, slot) & PTEBits.rw == 0 || (fx.read($0, slot) >> 12) & 0xFF_FFFF_FFFF != p }
             })
         }
     }

@@ -19,8 +19,8 @@ import XenABI
         try fx.tables.acquireDescriptorPage(MachineFrame(gdt), for: fx.id) { $0 != 0xBAD }
         #expect(fx.state(gdt).type == .segmentDescriptor)
         // It may be mapped read-only, never writable.
-        try fx.set(tree.l1, 7, pte(gdt, F.p))
-        #expect(errno { try fx.set(tree.l1, 8, pte(gdt, F.prw)) } == .EBUSY)
+        try fx.set(tree.l1, 7, makePTE(gdt, PTEBits.p))
+        #expect(xenErrno { try fx.set(tree.l1, 8, makePTE(gdt, PTEBits.prw)) } == .EBUSY)
         // Removing a mapping of a live descriptor page drops the LDT shadows.
         fx.actions = MMUActions()
         try fx.set(tree.l1, 7, 0)
@@ -76,20 +76,20 @@ import XenABI
         try fx.activate(tree)
         let page = try fx.frame()
         let slot = MachineAddress(fx.entryAddress(tree.l1, 20))
-        var r = try fx.tables.emulatedL1Write(at: slot, value: pte(page, F.prw), domain: fx.id, actions: &fx.actions)
+        var r = try fx.tables.emulatedL1Write(at: slot, value: makePTE(page, PTEBits.prw), domain: fx.id, actions: &fx.actions)
         #expect(r == .written(previous: 0))
-        #expect(fx.read(tree.l1, 20) == pte(page, F.prw | F.us | F.guestKernel))
+        #expect(fx.read(tree.l1, 20) == makePTE(page, PTEBits.prw | PTEBits.us | PTEBits.guestKernel))
         // A compare-exchange with the wrong expectation changes nothing.
         r = try fx.tables.emulatedL1Write(at: slot, value: 0, expected: 5, domain: fx.id, actions: &fx.actions)
-        #expect(r == .compareFailed(found: pte(page, F.prw | F.us | F.guestKernel)))
+        #expect(r == .compareFailed(found: makePTE(page, PTEBits.prw | PTEBits.us | PTEBits.guestKernel)))
         fx.expectConsistent()
-        r = try fx.tables.emulatedL1Write(at: slot, value: pte(page, F.p), expected: pte(page, F.prw | F.us | F.guestKernel),
+        r = try fx.tables.emulatedL1Write(at: slot, value: makePTE(page, PTEBits.p), expected: makePTE(page, PTEBits.prw | PTEBits.us | PTEBits.guestKernel),
                                           domain: fx.id, actions: &fx.actions)
-        #expect(r == .written(previous: pte(page, F.prw | F.us | F.guestKernel)))
+        #expect(r == .written(previous: makePTE(page, PTEBits.prw | PTEBits.us | PTEBits.guestKernel)))
         #expect(fx.state(page).typeCount == 0)
         // Validation failures and frames that are not in-use L1s give the #PF back.
         #expect(throws: XenError.EBUSY) {
-            try fx.tables.emulatedL1Write(at: slot, value: pte(tree.l2, F.prw), domain: fx.id, actions: &fx.actions)
+            try fx.tables.emulatedL1Write(at: slot, value: makePTE(tree.l2, PTEBits.prw), domain: fx.id, actions: &fx.actions)
         }
         #expect(throws: XenError.EINVAL) {
             try fx.tables.emulatedL1Write(at: MachineAddress(fx.entryAddress(tree.l2, 0)), value: 0, domain: fx.id,

@@ -35,7 +35,7 @@ import XenABI
         let fx = try MMUFixture()
         let tree = try fx.buildTree(pages: 1)
         try fx.activate(tree)
-        try fx.set(tree.l1, 1, pte(tree.l1, F.p))  // the L1 itself, read-only
+        try fx.set(tree.l1, 1, makePTE(tree.l1, PTEBits.p))  // the L1 itself, read-only
         let cpu = Interpreter(memory: fx.ram, translation: IdentityTranslation(memory: fx.ram))
         cpu.state = .flatLongMode(cpl: 3, cr3: tree.l4 << 12, rip: tree.va, rsp: 0)
         #expect(cpu.translate(tree.va, for: .write, asUser: true) == .success(MachineFrame(tree.data[0]).address))

@@ -5,7 +5,7 @@ import XenABI
 @testable import XenCore
 
 /// A deterministic generator (xorshift64*), so failures reproduce.
-struct SeededRandom {
+struct MMURandom {
     var state: UInt64
     mutating func next() -> UInt64 {
         state ^= state >> 12
@@ -22,7 +22,7 @@ struct SeededRandom {
     @Test(arguments: [1, 2, 3])
     func pinningGarbageAtEveryLevel(seed: Int) throws {
         let fx = try MMUFixture()
-        var rng = SeededRandom(state: 0x9E37_79B9_7F4A_7C15 &* UInt64(seed))
+        var rng = MMURandom(state: 0x9E37_79B9_7F4A_7C15 &* UInt64(seed))
         var frames: [UInt64] = []
         for _ in 0..<24 { frames.append(try fx.frame()) }
         for round in 0..<40 {
@@ -30,15 +30,15 @@ struct SeededRandom {
             for slot in 0..<512 {
                 var e = rng.next()
                 switch rng.below(4) {
-                case 0: e = pte(frames[rng.below(frames.count)], e & 0xFFF)  // one of ours, random flags
-                case 1: e = pte(frames[rng.below(frames.count)], F.p | (e & F.rw))
-                case 2: e &= ~F.p
+                case 0: e = makePTE(frames[rng.below(frames.count)], e & 0xFFF)  // one of ours, random flags
+                case 1: e = makePTE(frames[rng.below(frames.count)], PTEBits.p | (e & PTEBits.rw))
+                case 2: e &= ~PTEBits.p
                 default: break  // anything at all
                 }
                 fx.write(table, slot, e)
             }
             let level = 1 + round % 4
-            if errno({ try fx.pin(table, level: level) }) == nil {
+            if xenErrno({ try fx.pin(table, level: level) }) == nil {
                 try fx.ext(.unpinTable, table)
             }
             fx.expectConsistent()
@@ -48,7 +48,7 @@ struct SeededRandom {
     @Test(arguments: [7, 8])
     func randomHypercallsKeepTheFrameTableConsistent(seed: Int) throws {
         let fx = try MMUFixture(megabytes: 32, maxPages: 1024)
-        var rng = SeededRandom(state: 0xD1B5_4A32_D192_ED03 &* UInt64(seed))
+        var rng = MMURandom(state: 0xD1B5_4A32_D192_ED03 &* UInt64(seed))
         let trees = [try fx.buildTree(pages: 4), try fx.buildTree(pages: 4, va: 0x7F_0000_0000)]
         try fx.activate(trees[0])
         var frames = trees.flatMap { $0.all }
@@ -63,7 +63,7 @@ struct SeededRandom {
             default: frames[rng.below(frames.count)]
             }
         }
-        func flags() -> UInt64 { [F.p, F.prw, F.prw | F.us, 0, F.p | F.pse, F.p | F.g, rng.next() & 0xFFF][rng.below(7)] }
+        func flags() -> UInt64 { [PTEBits.p, PTEBits.prw, PTEBits.prw | PTEBits.us, 0, PTEBits.p | PTEBits.pse, PTEBits.p | PTEBits.g, rng.next() & 0xFFF][rng.below(7)] }
         var succeeded = 0
         for step in 0..<3000 {
             let before = fx.context
@@ -71,26 +71,26 @@ struct SeededRandom {
             switch rng.below(8) {
             case 0, 1, 2:
                 let ptr = (frame() << 12) + UInt64(rng.below(512)) * 8 + UInt64([0, 0, 2, 1, 5][rng.below(5)])
-                if errno({ try fx.update(ptr, pte(frame(), flags())) }) == nil { succeeded += 1 }
+                if xenErrno({ try fx.update(ptr, makePTE(frame(), flags())) }) == nil { succeeded += 1 }
             case 3:
                 let cmd = MMUExtCommand.allCases[rng.below(MMUExtCommand.allCases.count)]
                 let bitmap: VCPUBitmap? = rng.below(2) == 0 ? VCPUBitmap(words: [rng.next()]) : nil
-                if errno({ try fx.ext(cmd, frame(), [frame(), rng.next(), 8][rng.below(3)], bitmap: bitmap) }) == nil {
+                if xenErrno({ try fx.ext(cmd, frame(), [frame(), rng.next(), 8][rng.below(3)], bitmap: bitmap) }) == nil {
                     succeeded += 1
                 }
             case 4:
                 let va = [trees[0].va, trees[1].va, rng.next(), 0xFFFF_8000_0000_0000][rng.below(4)]
                     + UInt64(rng.below(8)) * 4096
-                if errno({ try fx.uvm(va, pte(frame(), flags()), flags: rng.next() & 7) }) == nil { succeeded += 1 }
+                if xenErrno({ try fx.uvm(va, makePTE(frame(), flags()), flags: rng.next() & 7) }) == nil { succeeded += 1 }
             case 5:
                 let address = MachineAddress((frame() << 12) + UInt64(rng.below(512)) * 8)
-                _ = errno {
-                    _ = try fx.tables.emulatedL1Write(at: address, value: pte(frame(), flags()),
+                _ = xenErrno {
+                    _ = try fx.tables.emulatedL1Write(at: address, value: makePTE(frame(), flags()),
                                                       expected: rng.below(2) == 0 ? nil : rng.next(),
                                                       domain: fx.id, actions: &fx.actions)
                 }
             case 6:
-                _ = errno { try fx.dom.decreaseReservation(extent: frame(), order: UInt32(rng.below(2)), actions: &fx.actions) }
+                _ = xenErrno { try fx.dom.decreaseReservation(extent: frame(), order: UInt32(rng.below(2)), actions: &fx.actions) }
             default:
                 if let f = try? fx.dom.populatePhysmap(gfn: GuestFrame(0x5000 + rng.next() % 64), order: 0) {
                     frames.append(f.rawValue)

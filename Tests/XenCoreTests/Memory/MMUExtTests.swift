@@ -26,9 +26,9 @@ import XenABI
         #expect(fx.state(b.l4).typeCount == 1)
         #expect(fx.actions.list == [.setKernelBase(MachineFrame(b.l4)), .flushTLB(.currentVCPU, .all)])
         // Bad bases leave the old one in place.
-        #expect(errno { try fx.ext(.newBaseptr, b.l3) } == .EINVAL)
-        #expect(errno { try fx.ext(.newBaseptr, 0) } == .EINVAL)
-        #expect(errno { try fx.ext(.newBaseptr, 1 << 45) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.newBaseptr, b.l3) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.newBaseptr, 0) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.newBaseptr, 1 << 45) } == .EINVAL)
         #expect(fx.context.kernelBase == MachineFrame(b.l4))
         fx.expectConsistent()
         // Leaving b: it is de-validated once nothing holds it.
@@ -76,7 +76,7 @@ import XenABI
         fx.actions = MMUActions()
         try fx.ext(.newUserBaseptr, u.l4)  // unchanged: nothing at all
         #expect(fx.actions.isEmpty)
-        #expect(errno { try fx.ext(.newUserBaseptr, u.l2) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.newUserBaseptr, u.l2) } == .EINVAL)
         try fx.ext(.newUserBaseptr, 0)
         #expect(fx.context.userBase == nil && fx.state(u.l4).typeCount == 0)
         fx.expectConsistent()
@@ -107,8 +107,8 @@ import XenABI
             .flushTLB(.vcpus(mask), .all), .flushTLB(.vcpus(mask), .address(0x1000)),
             .flushTLB(.allVCPUs, .all), .flushTLB(.allVCPUs, .address(0xFFFF_FFFF_8000_0000)),
         ])
-        #expect(errno { try fx.ext(.tlbFlushMulti, 0, 0xDEAD) } == .EINVAL)  // unreadable bitmap
-        #expect(errno { try fx.ext(.invlpgMulti, 0x1000, 0xDEAD) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.tlbFlushMulti, 0, 0xDEAD) } == .EINVAL)  // unreadable bitmap
+        #expect(xenErrno { try fx.ext(.invlpgMulti, 0x1000, 0xDEAD) } == .EINVAL)
         #expect(mask.contains(VCPUID(3)) && !mask.contains(VCPUID(2)) && !mask.contains(VCPUID(64)))
     }
 
@@ -117,9 +117,9 @@ import XenABI
         try fx.ext(.setLDT, 0x7000_0000, 16)
         try fx.ext(.setLDT, 0x7000_0123, 0)  // no entries: the base is ignored
         #expect(fx.actions.list == [.setLDT(base: 0, entries: 0)])  // only the latest LDT counts
-        #expect(errno { try fx.ext(.setLDT, 0x7000_0008, 16) } == .EINVAL)
-        #expect(errno { try fx.ext(.setLDT, 0x7000_0000, 8193) } == .EINVAL)
-        #expect(errno { try fx.ext(.setLDT, 0xFFFF_8000_0000_0000, 1) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.setLDT, 0x7000_0008, 16) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.setLDT, 0x7000_0000, 8193) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.setLDT, 0xFFFF_8000_0000_0000, 1) } == .EINVAL)
         try fx.ext(.setLDT, 0x7000_0000, (1 << 32) | 8)  // only nr_ents' 32 bits count
         #expect(fx.actions.list.last == .setLDT(base: 0x7000_0000, entries: 8))
     }
@@ -138,29 +138,29 @@ import XenABI
         try fx.pin(tree.l4)
         let other = try DomainMemory(machine: fx.machine, domain: DomainID(2), maximumPages: 8)
         let theirs = try fx.frame(other)
-        #expect(errno { try fx.ext(.clearPage, tree.l1) } == .EINVAL)
-        #expect(errno { try fx.ext(.copyPage, tree.l2, src) } == .EINVAL)
-        #expect(errno { try fx.ext(.copyPage, dst, theirs) } == .EINVAL)
-        #expect(errno { try fx.ext(.copyPage, theirs, dst) } == .EINVAL)
-        #expect(errno { try fx.ext(.clearPage, theirs) } == .EINVAL)
-        #expect(errno { try fx.ext(.clearPage, ~0) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.clearPage, tree.l1) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.copyPage, tree.l2, src) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.copyPage, dst, theirs) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.copyPage, theirs, dst) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.clearPage, theirs) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.clearPage, ~0) } == .EINVAL)
         try fx.ext(.copyPage, dst, tree.l1)  // reading a page table is fine
         fx.expectConsistent()
     }
 
     @Test func refusedAndUnknownCommands() throws {
         let fx = try MMUFixture()
-        #expect(errno { try fx.ext(.flushCache) } == .EACCES)
-        #expect(errno { try fx.ext(.flushCacheGlobal) } == .EINVAL)
-        #expect(errno { try fx.ext(.markSuper, 1) } == .EOPNOTSUPP)
-        #expect(errno { try fx.ext(.unmarkSuper, 1) } == .EOPNOTSUPP)
+        #expect(xenErrno { try fx.ext(.flushCache) } == .EACCES)
+        #expect(xenErrno { try fx.ext(.flushCacheGlobal) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.markSuper, 1) } == .EOPNOTSUPP)
+        #expect(xenErrno { try fx.ext(.unmarkSuper, 1) } == .EOPNOTSUPP)
         for cmd: UInt32 in [14, 21, 99, 0xFFFF_FFFF] {
-            #expect(errno {
+            #expect(xenErrno {
                 try fx.tables.mmuextOp(MMUExtRequest(cmd: cmd), context: &fx.context, actions: &fx.actions)
             } == .ENOSYS)
         }
         let check = { (raw: UInt32) -> XenError? in
-            errno { try fx.tables.checkExtendedForeignDomain(raw, caller: fx.id) }
+            xenErrno { try fx.tables.checkExtendedForeignDomain(raw, caller: fx.id) }
         }
         #expect(check(0x7FF0) == nil)
         #expect(check(0x1_7FF0) == nil)  // only 16 bits count

@@ -5,7 +5,7 @@ import XenABI
 @testable import XenCore
 
 /// PTE flags for hand-built tables.
-enum F {
+enum PTEBits {
     static let p: UInt64 = 0x1
     static let rw: UInt64 = 0x2
     static let us: UInt64 = 0x4
@@ -21,10 +21,10 @@ enum F {
     static let pro: UInt64 = p
 }
 
-func pte(_ mfn: UInt64, _ flags: UInt64) -> UInt64 { (mfn << 12) | flags }
+func makePTE(_ mfn: UInt64, _ flags: UInt64) -> UInt64 { (mfn << 12) | flags }
 
 /// A four-level tree mapping `data` at `va` (one L1's worth at most).
-struct Tree {
+struct PageTree {
     var l4: UInt64, l3: UInt64, l2: UInt64, l1: UInt64
     var data: [UInt64]
     var va: UInt64
@@ -71,17 +71,17 @@ final class MMUFixture {
 
     /// L4 → L3 → L2 → L1 → `pages` data frames at `va` (table links writable, data writable
     /// unless `readOnlyData`). Nothing is pinned.
-    func buildTree(pages: Int = 2, va: UInt64 = 0x40_0000, readOnlyData: Bool = false) throws -> Tree {
+    func buildTree(pages: Int = 2, va: UInt64 = 0x40_0000, readOnlyData: Bool = false) throws -> PageTree {
         let l4 = try frame(), l3 = try frame(), l2 = try frame(), l1 = try frame()
         var data: [UInt64] = []
         for _ in 0..<pages { data.append(try frame()) }
-        write(l4, Int((va >> 39) & 511), pte(l3, F.prw))
-        write(l3, Int((va >> 30) & 511), pte(l2, F.prw))
-        write(l2, Int((va >> 21) & 511), pte(l1, F.prw))
+        write(l4, Int((va >> 39) & 511), makePTE(l3, PTEBits.prw))
+        write(l3, Int((va >> 30) & 511), makePTE(l2, PTEBits.prw))
+        write(l2, Int((va >> 21) & 511), makePTE(l1, PTEBits.prw))
         for (i, d) in data.enumerated() {
-            write(l1, Int((va >> 12) & 511) + i, pte(d, readOnlyData ? F.p : F.prw))
+            write(l1, Int((va >> 12) & 511) + i, makePTE(d, readOnlyData ? PTEBits.p : PTEBits.prw))
         }
-        return Tree(l4: l4, l3: l3, l2: l2, l1: l1, data: data, va: va)
+        return PageTree(l4: l4, l3: l3, l2: l2, l1: l1, data: data, va: va)
     }
 
     // MARK: Hypercall shorthands
@@ -112,7 +112,7 @@ final class MMUFixture {
     }
 
     /// Pins `tree.l4` and makes it the vCPU's kernel base.
-    func activate(_ tree: Tree) throws {
+    func activate(_ tree: PageTree) throws {
         try pin(tree.l4)
         try ext(.newBaseptr, tree.l4)
     }
@@ -135,11 +135,11 @@ final class MMUFixture {
             for slot in 0..<512 {
                 if s.type == .l4 && slot >= 256 && slot <= 271 { continue }
                 let e = read(mfn, slot)
-                guard e & F.p != 0, [PageType.l1, .l2, .l3, .l4].contains(s.type) else { continue }
+                guard e & PTEBits.p != 0, [PageType.l1, .l2, .l3, .l4].contains(s.type) else { continue }
                 let target = (e & 0x000F_FFFF_FFFF_F000) >> 12
                 if s.type != .l1 && target == mfn { continue }
                 general[target, default: 0] += 1
-                if s.type != .l1 || e & F.rw != 0 { typed[target, default: 0] += 1 }
+                if s.type != .l1 || e & PTEBits.rw != 0 { typed[target, default: 0] += 1 }
             }
         }
         for b in [context.kernelBase, context.userBase].compactMap({ $0?.rawValue }) {
@@ -166,8 +166,8 @@ final class MMUFixture {
     }
 }
 
-/// Runs `body` and returns the Xen errno it threw, or nil.
-func errno(_ body: () throws -> Void) -> XenError? {
+/// Runs `body` and returns the Xen xenErrno it threw, or nil.
+func xenErrno(_ body: () throws -> Void) -> XenError? {
     do {
         try body()
         return nil

@@ -10,10 +10,10 @@ import XenABI
         let tree = try fx.buildTree(pages: 1)
         try fx.activate(tree)
         let page = try fx.frame()
-        try fx.set(tree.l1, 9, pte(page, F.prw))
+        try fx.set(tree.l1, 9, makePTE(page, PTEBits.prw))
         #expect(fx.state(page).referenceCount == 2 && fx.state(page).typeCount == 1)
-        #expect(fx.read(tree.l1, 9) == pte(page, F.prw | F.us | F.guestKernel))
-        try fx.set(tree.l1, 9, pte(page, F.p))  // RW → RO: slow path
+        #expect(fx.read(tree.l1, 9) == makePTE(page, PTEBits.prw | PTEBits.us | PTEBits.guestKernel))
+        try fx.set(tree.l1, 9, makePTE(page, PTEBits.p))  // RW → RO: slow path
         #expect(fx.state(page).referenceCount == 2 && fx.state(page).typeCount == 0)
         fx.expectConsistent()
         try fx.set(tree.l1, 9, 0)
@@ -26,12 +26,12 @@ import XenABI
         let tree = try fx.buildTree(pages: 1)
         try fx.activate(tree)
         let page = tree.data[0]
-        fx.write(tree.l1, 0, fx.read(tree.l1, 0) | F.a | F.d)  // the CPU set A and D
-        try fx.set(tree.l1, 0, pte(page, F.prw | F.nx | F.g), preserveAD: true)
-        #expect(fx.read(tree.l1, 0) == pte(page, F.prw | F.nx | F.g | F.a | F.d | F.us | F.guestKernel))
+        fx.write(tree.l1, 0, fx.read(tree.l1, 0) | PTEBits.a | PTEBits.d)  // the CPU set A and D
+        try fx.set(tree.l1, 0, makePTE(page, PTEBits.prw | PTEBits.nx | PTEBits.g), preserveAD: true)
+        #expect(fx.read(tree.l1, 0) == makePTE(page, PTEBits.prw | PTEBits.nx | PTEBits.g | PTEBits.a | PTEBits.d | PTEBits.us | PTEBits.guestKernel))
         #expect(fx.state(page).referenceCount == 2 && fx.state(page).typeCount == 1)
-        try fx.set(tree.l1, 0, pte(page, F.prw))
-        #expect(fx.read(tree.l1, 0) & (F.a | F.d) == 0)
+        try fx.set(tree.l1, 0, makePTE(page, PTEBits.prw))
+        #expect(fx.read(tree.l1, 0) & (PTEBits.a | PTEBits.d) == 0)
         fx.expectConsistent()
     }
 
@@ -40,8 +40,8 @@ import XenABI
         let tree = try fx.buildTree(pages: 1)
         try fx.activate(tree)
         let l1 = try fx.frame(), page = try fx.frame()
-        fx.write(l1, 3, pte(page, F.prw))
-        try fx.set(tree.l2, 100, pte(l1, F.prw))
+        fx.write(l1, 3, makePTE(page, PTEBits.prw))
+        try fx.set(tree.l2, 100, makePTE(l1, PTEBits.prw))
         #expect(fx.state(l1).type == .l1 && fx.state(l1).typeCount == 1)
         #expect(fx.state(page).typeCount == 1)
         fx.expectConsistent()
@@ -51,7 +51,7 @@ import XenABI
         fx.expectConsistent()
         // Replacing the whole lower tree through the L4.
         let other = try fx.buildTree(va: 0x80_0000_0000)
-        try fx.set(tree.l4, 1, pte(other.l3, F.prw))
+        try fx.set(tree.l4, 1, makePTE(other.l3, PTEBits.prw))
         #expect(fx.state(other.l3).type == .l3)
         fx.expectConsistent()
         try fx.set(tree.l4, 1, 0)
@@ -77,14 +77,14 @@ import XenABI
         let fx = try MMUFixture()
         let other = try DomainMemory(machine: fx.machine, domain: DomainID(2), maximumPages: 8)
         let theirs = try fx.frame(other)
-        #expect(errno { try fx.update(fx.entryAddress(theirs, 0), 0) } == .EINVAL)
-        #expect(errno { try fx.update(fx.entryAddress(1, 0), 0) } == .EINVAL)  // the M2P
-        #expect(errno { try fx.update(~UInt64(7), 0) } == .EINVAL)
-        #expect(errno { try fx.update(fx.machine.frameCount << 12, 0) } == .EINVAL)
+        #expect(xenErrno { try fx.update(fx.entryAddress(theirs, 0), 0) } == .EINVAL)
+        #expect(xenErrno { try fx.update(fx.entryAddress(1, 0), 0) } == .EINVAL)  // the M2P
+        #expect(xenErrno { try fx.update(~UInt64(7), 0) } == .EINVAL)
+        #expect(xenErrno { try fx.update(fx.machine.frameCount << 12, 0) } == .EINVAL)
         let gdt = try fx.frame()
         try fx.tables.acquireDescriptorPage(MachineFrame(gdt), for: fx.id) { _ in true }
-        #expect(errno { try fx.update(fx.entryAddress(gdt, 0), 0) } == .EINVAL)
-        for bad: UInt64 in 4...7 { #expect(errno { try fx.update(bad, 0) } == .ENOSYS) }
+        #expect(xenErrno { try fx.update(fx.entryAddress(gdt, 0), 0) } == .EINVAL)
+        for bad: UInt64 in 4...7 { #expect(xenErrno { try fx.update(bad, 0) } == .ENOSYS) }
         fx.expectConsistent(extraGeneral: [gdt: 1], extraType: [gdt: 1])
     }
 
@@ -95,10 +95,10 @@ import XenABI
         let mine = try fx.frame()
         try fx.update((mine << 12) | 1, 0x4242)
         #expect(fx.machine.machineToPhys(MachineFrame(mine)) == 0x4242)
-        #expect(errno { try fx.update((theirs << 12) | 1, 7) } == .EINVAL)
-        #expect(errno { try fx.update((1 << 12) | 1, 7) } == .EINVAL)
-        #expect(errno { try fx.update(~UInt64(0) & ~6, 7) } == .EINVAL)
-        #expect(errno { try fx.update(((fx.machine.frameCount - 1) << 12) | 1, 7) } == .EINVAL)  // free
+        #expect(xenErrno { try fx.update((theirs << 12) | 1, 7) } == .EINVAL)
+        #expect(xenErrno { try fx.update((1 << 12) | 1, 7) } == .EINVAL)
+        #expect(xenErrno { try fx.update(~UInt64(0) & ~6, 7) } == .EINVAL)
+        #expect(xenErrno { try fx.update(((fx.machine.frameCount - 1) << 12) | 1, 7) } == .EINVAL)  // free
         #expect(fx.machine.machineToPhys(MachineFrame(theirs)) != 7)
         fx.expectConsistent()
     }
@@ -118,15 +118,15 @@ import XenABI
         #expect(throws: XenError.ESRCH) { try fx.tables.resolveForeignDomain(fd(0x7FF0, pt: 10), caller: fx.id) }
         #expect(try fx.tables.resolveForeignDomain(fd(0x7FF0, pt: 2), caller: fx.id).pageTableOwner == fx.id)
         // Another domain's frames: -EPERM per request, for both commands.
-        #expect(errno { try fx.update(fx.entryAddress(tree.l1, 9), pte(theirs, F.p), foreign: fd(2)) } == .EPERM)
-        #expect(errno { try fx.update((theirs << 12) | 1, 0, foreign: fd(2)) } == .EPERM)
-        #expect(errno { try fx.update(fx.entryAddress(tree.l1, 9), 0, foreign: fd(0x7FF0, pt: 3)) } == .EPERM)
-        #expect(errno { try fx.update(fx.entryAddress(tree.l1, 9), 0, foreign: fd(0x7FF2)) } == .EPERM)
+        #expect(xenErrno { try fx.update(fx.entryAddress(tree.l1, 9), makePTE(theirs, PTEBits.p), foreign: fd(2)) } == .EPERM)
+        #expect(xenErrno { try fx.update((theirs << 12) | 1, 0, foreign: fd(2)) } == .EPERM)
+        #expect(xenErrno { try fx.update(fx.entryAddress(tree.l1, 9), 0, foreign: fd(0x7FF0, pt: 3)) } == .EPERM)
+        #expect(xenErrno { try fx.update(fx.entryAddress(tree.l1, 9), 0, foreign: fd(0x7FF2)) } == .EPERM)
         // DOMID_IO passes the permission check but owns no RAM.
-        #expect(errno { try fx.update(fx.entryAddress(tree.l1, 9), pte(tree.data[0], F.p), foreign: fd(0x7FF1)) } == .EBUSY)
-        #expect(errno { try fx.update(fx.entryAddress(tree.l1, 9), pte(fx.machine.frameCount + 5, F.p), foreign: fd(0x7FF1)) } == .EPERM)
-        #expect(errno { try fx.update(fx.entryAddress(tree.l2, 9), 0, foreign: fd(0x7FF1)) } == .EINVAL)
-        #expect(errno { try fx.update((tree.data[0] << 12) | 1, 0, foreign: fd(0x7FF1)) } == .EINVAL)
+        #expect(xenErrno { try fx.update(fx.entryAddress(tree.l1, 9), makePTE(tree.data[0], PTEBits.p), foreign: fd(0x7FF1)) } == .EBUSY)
+        #expect(xenErrno { try fx.update(fx.entryAddress(tree.l1, 9), makePTE(fx.machine.frameCount + 5, PTEBits.p), foreign: fd(0x7FF1)) } == .EPERM)
+        #expect(xenErrno { try fx.update(fx.entryAddress(tree.l2, 9), 0, foreign: fd(0x7FF1)) } == .EINVAL)
+        #expect(xenErrno { try fx.update((tree.data[0] << 12) | 1, 0, foreign: fd(0x7FF1)) } == .EINVAL)
         try fx.update(fx.entryAddress(tree.l1, 9), 0, foreign: fd(0x7FF1))  // a non-present L1 entry is fine
         fx.expectConsistent()
     }

@@ -24,19 +24,19 @@ import XenABI
         let ram = try PhysicalMemory(bytes: 16 << 20)
         let machine = try MachineMemory(memory: ram)
         let l4e = machine.machineToPhysL4Entry
-        #expect(l4e & (F.p | F.us) == F.p | F.us)
-        #expect(l4e & F.rw == 0)
+        #expect(l4e & (PTEBits.p | PTEBits.us) == PTEBits.p | PTEBits.us)
+        #expect(l4e & PTEBits.rw == 0)
         // Walk L3 → L2 → L1 → the first M2P frame.
         let l3 = (l4e >> 12) & 0xFF_FFFF_FFFF
         let l3e = ram.load(UInt64.self, at: MachineAddress(l3 << 12))!
         let l2e = ram.load(UInt64.self, at: MachineAddress(l3e & 0x000F_FFFF_FFFF_F000))!
         let l1e = ram.load(UInt64.self, at: MachineAddress(l2e & 0x000F_FFFF_FFFF_F000))!
         for e in [l3e, l2e, l1e] {
-            #expect(e & (F.p | F.us) == F.p | F.us)
-            #expect(e & F.rw == 0)
+            #expect(e & (PTEBits.p | PTEBits.us) == PTEBits.p | PTEBits.us)
+            #expect(e & PTEBits.rw == 0)
         }
         #expect((l1e & 0x000F_FFFF_FFFF_F000) >> 12 == 1)
-        #expect(l1e & F.nx != 0)
+        #expect(l1e & PTEBits.nx != 0)
     }
 
     @Test func tooSmallAMachineIsRefused() throws {
@@ -49,12 +49,12 @@ import XenABI
         let k = try fx.machine.allocateKiteFrame()
         #expect(fx.state(k.rawValue).owner == .xen)
         let l1 = try fx.frame()
-        fx.write(l1, 0, pte(k.rawValue, F.p))
-        #expect(errno { try fx.pin(l1, level: 1) } == .EBUSY)
-        fx.write(l1, 0, pte(1, F.p))  // an M2P frame
-        #expect(errno { try fx.pin(l1, level: 1) } == .EBUSY)
-        fx.write(l1, 0, pte(0, F.p))  // frame 0
-        #expect(errno { try fx.pin(l1, level: 1) } == .EBUSY)
+        fx.write(l1, 0, makePTE(k.rawValue, PTEBits.p))
+        #expect(xenErrno { try fx.pin(l1, level: 1) } == .EBUSY)
+        fx.write(l1, 0, makePTE(1, PTEBits.p))  // an M2P frame
+        #expect(xenErrno { try fx.pin(l1, level: 1) } == .EBUSY)
+        fx.write(l1, 0, makePTE(0, PTEBits.p))  // frame 0
+        #expect(xenErrno { try fx.pin(l1, level: 1) } == .EBUSY)
         let before = fx.machine.freeFrameCount
         fx.machine.freeKiteFrame(k)
         #expect(fx.machine.freeFrameCount == before + 1)

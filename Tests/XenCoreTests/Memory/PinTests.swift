@@ -22,32 +22,32 @@ import XenABI
     @Test func validationAppliesXensPV64Adjustments() throws {
         let fx = try MMUFixture()
         let tree = try fx.buildTree(pages: 2)
-        fx.write(tree.l1, 1, pte(tree.data[1], F.prw | F.us))  // a user page
+        fx.write(tree.l1, 1, makePTE(tree.data[1], PTEBits.prw | PTEBits.us))  // a user page
         try fx.pin(tree.l4)
         let slot4 = Int((tree.va >> 39) & 511)
-        #expect(fx.read(tree.l4, slot4) == pte(tree.l3, F.prw | F.us | F.a))
-        #expect(fx.read(tree.l3, 0) == pte(tree.l2, F.prw | F.us))
-        #expect(fx.read(tree.l2, 2) == pte(tree.l1, F.prw | F.us))
+        #expect(fx.read(tree.l4, slot4) == makePTE(tree.l3, PTEBits.prw | PTEBits.us | PTEBits.a))
+        #expect(fx.read(tree.l3, 0) == makePTE(tree.l2, PTEBits.prw | PTEBits.us))
+        #expect(fx.read(tree.l2, 2) == makePTE(tree.l1, PTEBits.prw | PTEBits.us))
         // Kernel page: US and the guest-kernel bit. User page: US and G.
-        #expect(fx.read(tree.l1, 0) == pte(tree.data[0], F.prw | F.us | F.guestKernel))
-        #expect(fx.read(tree.l1, 1) == pte(tree.data[1], F.prw | F.us | F.g))
+        #expect(fx.read(tree.l1, 0) == makePTE(tree.data[0], PTEBits.prw | PTEBits.us | PTEBits.guestKernel))
+        #expect(fx.read(tree.l1, 1) == makePTE(tree.data[1], PTEBits.prw | PTEBits.us | PTEBits.g))
     }
 
     @Test func xenSlotsAreKitesAfterValidation() throws {
         let fx = try MMUFixture()
         let tree = try fx.buildTree()
         let victim = try fx.frame()
-        for slot in 256...271 { fx.write(tree.l4, slot, pte(victim, F.prw)) }  // garbage the guest left
+        for slot in 256...271 { fx.write(tree.l4, slot, makePTE(victim, PTEBits.prw)) }  // garbage the guest left
         try fx.pin(tree.l4)
         #expect(fx.read(tree.l4, 256) == fx.machine.machineToPhysL4Entry)
         let perDomain = fx.read(tree.l4, 260)
-        #expect(perDomain & F.p != 0 && perDomain & F.us == 0)
+        #expect(perDomain & PTEBits.p != 0 && perDomain & PTEBits.us == 0)
         #expect(fx.state((perDomain >> 12) & 0xFF_FFFF_FFFF).owner == .xen)
         for slot in 257...271 where slot != 260 { #expect(fx.read(tree.l4, slot) == 0) }
         #expect(fx.state(victim).referenceCount == 1)  // the guest's entries took nothing
         // Guests cannot change Xen's slots.
-        #expect(errno { try fx.set(tree.l4, 256, 0) } == .EINVAL)
-        #expect(errno { try fx.set(tree.l4, 271, pte(tree.l3, F.p)) } == .EINVAL)
+        #expect(xenErrno { try fx.set(tree.l4, 256, 0) } == .EINVAL)
+        #expect(xenErrno { try fx.set(tree.l4, 271, makePTE(tree.l3, PTEBits.p)) } == .EINVAL)
         fx.expectConsistent()
     }
 
@@ -55,17 +55,17 @@ import XenABI
         let fx = try MMUFixture()
         let tree = try fx.buildTree()
         try fx.pin(tree.l4)
-        #expect(errno { try fx.pin(tree.l4) } == .EINVAL)
-        #expect(errno { try fx.ext(.unpinTable, tree.l3) } == .EINVAL)  // validated but not pinned
+        #expect(xenErrno { try fx.pin(tree.l4) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.unpinTable, tree.l3) } == .EINVAL)  // validated but not pinned
         fx.expectConsistent()
         try fx.ext(.unpinTable, tree.l4)
-        #expect(errno { try fx.ext(.unpinTable, tree.l4) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.unpinTable, tree.l4) } == .EINVAL)
         for f in tree.tables { #expect(fx.state(f).typeCount == 0 && !fx.state(f).isValidated) }
         for f in tree.all { #expect(fx.state(f).referenceCount == 1) }
         fx.expectConsistent()
         // Pin a level below: an L2 alone.
         try fx.pin(tree.l2, level: 2)
-        #expect(errno { try fx.pin(tree.l2, level: 1) } == .EINVAL)  // wrong level while in use
+        #expect(xenErrno { try fx.pin(tree.l2, level: 1) } == .EINVAL)  // wrong level while in use
         try fx.ext(.unpinTable, tree.l2)
         fx.expectConsistent()
     }
@@ -74,12 +74,12 @@ import XenABI
         let fx = try MMUFixture()
         let other = try DomainMemory(machine: fx.machine, domain: DomainID(2), maximumPages: 8)
         let theirs = try fx.frame(other)
-        #expect(errno { try fx.pin(theirs, level: 1) } == .EINVAL)
-        #expect(errno { try fx.pin(1 << 40, level: 1) } == .EINVAL)
-        #expect(errno { try fx.pin(~0, level: 4) } == .EINVAL)
-        #expect(errno { try fx.pin(0, level: 4) } == .EINVAL)
-        #expect(errno { try fx.ext(.unpinTable, theirs) } == .EINVAL)
-        #expect(errno { try fx.ext(.unpinTable, ~0) } == .EINVAL)
+        #expect(xenErrno { try fx.pin(theirs, level: 1) } == .EINVAL)
+        #expect(xenErrno { try fx.pin(1 << 40, level: 1) } == .EINVAL)
+        #expect(xenErrno { try fx.pin(~0, level: 4) } == .EINVAL)
+        #expect(xenErrno { try fx.pin(0, level: 4) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.unpinTable, theirs) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.unpinTable, ~0) } == .EINVAL)
     }
 
     @Test func l1EntriesMayNameOnlyTheDomainsFrames() throws {
@@ -90,21 +90,21 @@ import XenABI
         func pinWith(_ e: UInt64) -> XenError? {
             fx.write(l1, 7, e)
             defer { fx.write(l1, 7, 0) }
-            let r = errno { try fx.pin(l1, level: 1) }
+            let r = xenErrno { try fx.pin(l1, level: 1) }
             if r == nil { try? fx.ext(.unpinTable, l1) }
             return r
         }
-        #expect(pinWith(pte(theirs, F.p)) == .EBUSY)  // another domain's frame
-        #expect(pinWith(pte(fx.machine.frameCount - 1, F.p)) == .EBUSY)  // a free frame
-        #expect(pinWith(pte(fx.machine.frameCount, F.p)) == .EPERM)  // beyond RAM: I/O space
-        #expect(pinWith(pte(0xFF_FFFF_FFFF, F.p)) == .EINVAL)  // INVALID_MFN
-        #expect(pinWith(pte(theirs, F.p) | F.pwt) == .EINVAL)  // cache attributes
-        #expect(pinWith(pte(theirs, F.p) | F.pcd) == .EINVAL)
-        #expect(pinWith(pte(theirs, F.p) | F.pse) == .EINVAL)  // PAT
-        #expect(pinWith(pte(l1, F.p)) == nil)  // itself, read-only: fine
-        #expect(pinWith(pte(l1, F.prw)) == .EBUSY)  // itself, writable
+        #expect(pinWith(makePTE(theirs, PTEBits.p)) == .EBUSY)  // another domain's frame
+        #expect(pinWith(makePTE(fx.machine.frameCount - 1, PTEBits.p)) == .EBUSY)  // a free frame
+        #expect(pinWith(makePTE(fx.machine.frameCount, PTEBits.p)) == .EPERM)  // beyond RAM: I/O space
+        #expect(pinWith(makePTE(0xFF_FFFF_FFFF, PTEBits.p)) == .EINVAL)  // INVALID_MFN
+        #expect(pinWith(makePTE(theirs, PTEBits.p) | PTEBits.pwt) == .EINVAL)  // cache attributes
+        #expect(pinWith(makePTE(theirs, PTEBits.p) | PTEBits.pcd) == .EINVAL)
+        #expect(pinWith(makePTE(theirs, PTEBits.p) | PTEBits.pse) == .EINVAL)  // PAT
+        #expect(pinWith(makePTE(l1, PTEBits.p)) == nil)  // itself, read-only: fine
+        #expect(pinWith(makePTE(l1, PTEBits.prw)) == .EBUSY)  // itself, writable
         let mine = try fx.frame()
-        #expect(pinWith(pte(mine, F.prw | F.g | F.a | F.d | F.nx | (0x7FF << 52) | 0xE00)) == nil)
+        #expect(pinWith(makePTE(mine, PTEBits.prw | PTEBits.g | PTEBits.a | PTEBits.d | PTEBits.nx | (0x7FF << 52) | 0xE00)) == nil)
         #expect(pinWith(0xDEAD_BEEF_0000_0000) == nil)  // not present: anything goes
         #expect(fx.state(theirs).referenceCount == 1)
         fx.expectConsistent()
@@ -113,16 +113,16 @@ import XenABI
     @Test func superpagesAndForbiddenUpperFlagsAreRefused() throws {
         let fx = try MMUFixture()
         let tree = try fx.buildTree()
-        for bad in [F.pse, F.g, F.pwt, F.pcd] {
-            fx.write(tree.l2, 2, pte(tree.l1, F.prw | bad))
-            #expect(errno { try fx.pin(tree.l4) } == .EINVAL)
-            fx.write(tree.l2, 2, pte(tree.l1, F.prw))
-            fx.write(tree.l3, 0, pte(tree.l2, F.prw | bad))
-            #expect(errno { try fx.pin(tree.l4) } == .EINVAL)
-            fx.write(tree.l3, 0, pte(tree.l2, F.prw))
-            fx.write(tree.l4, 0, pte(tree.l3, F.prw | bad))
-            #expect(errno { try fx.pin(tree.l4) } == .EINVAL)
-            fx.write(tree.l4, 0, pte(tree.l3, F.prw))
+        for bad in [PTEBits.pse, PTEBits.g, PTEBits.pwt, PTEBits.pcd] {
+            fx.write(tree.l2, 2, makePTE(tree.l1, PTEBits.prw | bad))
+            #expect(xenErrno { try fx.pin(tree.l4) } == .EINVAL)
+            fx.write(tree.l2, 2, makePTE(tree.l1, PTEBits.prw))
+            fx.write(tree.l3, 0, makePTE(tree.l2, PTEBits.prw | bad))
+            #expect(xenErrno { try fx.pin(tree.l4) } == .EINVAL)
+            fx.write(tree.l3, 0, makePTE(tree.l2, PTEBits.prw))
+            fx.write(tree.l4, 0, makePTE(tree.l3, PTEBits.prw | bad))
+            #expect(xenErrno { try fx.pin(tree.l4) } == .EINVAL)
+            fx.write(tree.l4, 0, makePTE(tree.l3, PTEBits.prw))
         }
         for f in tree.all { #expect(fx.state(f).typeCount == 0 && fx.state(f).referenceCount == 1) }
         try fx.pin(tree.l4)
@@ -134,13 +134,13 @@ import XenABI
         let tree = try fx.buildTree(pages: 1)
         let table = tree.data[0]  // mapped writable by the tree
         try fx.pin(tree.l4)
-        #expect(errno { try fx.pin(table, level: 1) } == .EINVAL)
-        #expect(errno { try fx.ext(.newBaseptr, table) } == .EINVAL)
+        #expect(xenErrno { try fx.pin(table, level: 1) } == .EINVAL)
+        #expect(xenErrno { try fx.ext(.newBaseptr, table) } == .EINVAL)
         // Linking it into the tree as an L1 fails the same way.
-        #expect(errno { try fx.set(tree.l2, 3, pte(table, F.prw)) } == .EINVAL)
+        #expect(xenErrno { try fx.set(tree.l2, 3, makePTE(table, PTEBits.prw)) } == .EINVAL)
         fx.expectConsistent()
         // Read-only mapping first (what Linux does before pinning), then it can be pinned.
-        try fx.set(tree.l1, 0, pte(table, F.p))
+        try fx.set(tree.l1, 0, makePTE(table, PTEBits.p))
         try fx.pin(table, level: 1)
         fx.expectConsistent()
     }
@@ -150,9 +150,9 @@ import XenABI
         let tree = try fx.buildTree(pages: 1)
         try fx.activate(tree)
         for table in tree.tables {
-            #expect(errno { try fx.set(tree.l1, 5, pte(table, F.prw)) } == .EBUSY)
-            #expect(errno { try fx.uvm(tree.va + 5 * 4096, pte(table, F.prw)) } == .EBUSY)
-            try fx.set(tree.l1, 5, pte(table, F.p))  // read-only is fine
+            #expect(xenErrno { try fx.set(tree.l1, 5, makePTE(table, PTEBits.prw)) } == .EBUSY)
+            #expect(xenErrno { try fx.uvm(tree.va + 5 * 4096, makePTE(table, PTEBits.prw)) } == .EBUSY)
+            try fx.set(tree.l1, 5, makePTE(table, PTEBits.p))  // read-only is fine
         }
         fx.expectConsistent()
     }
@@ -160,9 +160,9 @@ import XenABI
     @Test func aBuilderTreeMappingItsTablesWritableIsRefused() throws {
         let fx = try MMUFixture()
         let tree = try fx.buildTree(pages: 0)
-        fx.write(tree.l1, 0, pte(tree.l2, F.prw))
-        #expect(errno { try fx.tables.pinInitialTable(l4: MachineFrame(tree.l4), for: fx.id) } != nil)
-        fx.write(tree.l1, 0, pte(tree.l2, F.p))
+        fx.write(tree.l1, 0, makePTE(tree.l2, PTEBits.prw))
+        #expect(xenErrno { try fx.tables.pinInitialTable(l4: MachineFrame(tree.l4), for: fx.id) } != nil)
+        fx.write(tree.l1, 0, makePTE(tree.l2, PTEBits.p))
         try fx.tables.pinInitialTable(l4: MachineFrame(tree.l4), for: fx.id)
         try fx.tables.acquireBaseTable(MachineFrame(tree.l4), for: fx.id)
         #expect(fx.tables.mayLoadAsBase(MachineFrame(tree.l4), for: fx.id))
@@ -180,11 +180,11 @@ import XenABI
         let theirs = try fx.frame(other)
         // A second L3 entry whose subtree fails at its L1's last entry.
         let l2b = try fx.frame(), l1b = try fx.frame()
-        fx.write(tree.l3, 1, pte(l2b, F.prw))
-        fx.write(l2b, 0, pte(l1b, F.prw))
-        fx.write(l1b, 0, pte(tree.data[0], F.p))
-        fx.write(l1b, 511, pte(theirs, F.p))
-        #expect(errno { try fx.pin(tree.l4) } == .EBUSY)  // the L1's error comes up unchanged
+        fx.write(tree.l3, 1, makePTE(l2b, PTEBits.prw))
+        fx.write(l2b, 0, makePTE(l1b, PTEBits.prw))
+        fx.write(l1b, 0, makePTE(tree.data[0], PTEBits.p))
+        fx.write(l1b, 511, makePTE(theirs, PTEBits.p))
+        #expect(xenErrno { try fx.pin(tree.l4) } == .EBUSY)  // the L1's error comes up unchanged
         for f in tree.all + [l2b, l1b] {
             let s = fx.state(f)
             #expect(s.typeCount == 0 && s.referenceCount == 1, "\(f): \(s)")

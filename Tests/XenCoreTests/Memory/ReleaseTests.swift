@@ -12,11 +12,11 @@ import XenABI
         let initialFree = fx.machine.freeFrameCount
         let a = try fx.buildTree(pages: 3), b = try fx.buildTree(pages: 2), u = try fx.buildTree(pages: 1)
         let shared = try fx.dom.shareKiteFrame().rawValue
-        fx.write(a.l1, 100, pte(shared, F.prw))
-        fx.write(a.l4, 300, pte(a.l4, F.p))
+        fx.write(a.l1, 100, makePTE(shared, PTEBits.prw))
+        fx.write(a.l4, 300, makePTE(a.l4, PTEBits.p))
         try fx.activate(a)
         try fx.pin(b.l4)
-        try fx.set(a.l4, 301, pte(b.l4, F.p))
+        try fx.set(a.l4, 301, makePTE(b.l4, PTEBits.p))
         try fx.ext(.newUserBaseptr, u.l4)
         let gdt = try fx.frame()
         try fx.tables.acquireDescriptorPage(MachineFrame(gdt), for: fx.id) { _ in true }

@@ -140,15 +140,15 @@ import XenABI
         #expect(fx.state(shared).isXenShared && fx.state(shared).type == .writable)
         #expect(fx.machine.machineToPhys(MachineFrame(shared)) == MachineToPhys.invalidEntry)
         let tree = try fx.buildTree(pages: 0)
-        fx.write(tree.l1, 0, pte(shared, F.prw))
-        fx.write(tree.l1, 1, pte(ro, F.p))
+        fx.write(tree.l1, 0, makePTE(shared, PTEBits.prw))
+        fx.write(tree.l1, 1, makePTE(ro, PTEBits.p))
         try fx.activate(tree)
         #expect(fx.state(shared).typeCount == 2)
         fx.expectConsistent()
         // Read-only shares cannot be mapped writable; no share can become a page table.
-        #expect(errno { try fx.set(tree.l1, 1, pte(ro, F.prw)) } == .EBUSY)
-        #expect(errno { try fx.pin(shared, level: 1) } == .EINVAL)
-        #expect(errno { try fx.pin(ro, level: 1) } == .EINVAL)
+        #expect(xenErrno { try fx.set(tree.l1, 1, makePTE(ro, PTEBits.prw)) } == .EBUSY)
+        #expect(xenErrno { try fx.pin(shared, level: 1) } == .EINVAL)
+        #expect(xenErrno { try fx.pin(ro, level: 1) } == .EINVAL)
         #expect(throws: XenError.EINVAL) { try fx.dom.decreaseReservation(extent: shared, order: 0, actions: &fx.actions) }
         fx.expectConsistent()
     }

@@ -20,7 +20,7 @@ import XenABI
         let recorder = Recorder()
         fx.machine.setTLBShootdown { [recorder] d in recorder.calls.withLock { $0.append(d) } }
         fx.actions = MMUActions()
-        try fx.set(tree.l1, 0, pte(page, F.p))  // RO: no type change yet
+        try fx.set(tree.l1, 0, makePTE(page, PTEBits.p))  // RO: no type change yet
         #expect(recorder.calls.withLock { $0.isEmpty })
         try fx.pin(page, level: 1)  // writable → L1
         let calls = recorder.calls.withLock { $0 }
