@@ -37,11 +37,14 @@ let package = Package(
         .target(
             name: "Toolstack",
             dependencies: ["XenABI", "GuestMemory", "XenControl", "CDecompress"]),
+        .target(
+            name: "KiteHost",
+            dependencies: ["X86", "X86Interpreter", "GuestMemory", "XenABI", "XenControl", "XenCore", "Toolstack"]),
         .executableTarget(
             name: "Kite",
             dependencies: [
                 "X86", "X86Interpreter", "GuestMemory", "BareMetal",
-                "XenABI", "XenControl", "XenCore", "Toolstack",
+                "XenABI", "XenControl", "XenCore", "Toolstack", "KiteHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -53,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "KiteBench",
             dependencies: [
-                "X86", "X86Interpreter", "GuestMemory", "BareMetal",
+                "X86", "X86Interpreter", "GuestMemory", "BareMetal", "XenABI", "XenCore", "KiteHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
@@ -66,6 +69,7 @@ let package = Package(
             dependencies: ["XenCore", "XenABI", "XenControl", "X86", "X86Interpreter", "GuestMemory"]),
         .testTarget(
             name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "XenControl", "GuestMemory", "CDecompress"]),
+        .testTarget(name: "PVGuestTests", dependencies: ["KiteHost", "XenABI", "XenControl"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]
 )

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -13,4 +15,22 @@ struct ConsoleStream {
     }
 
     func flush() { fflush(nil) }
+}
+
+/// The guest's console_io output on standard output, from any vCPU thread, flushed at newlines.
+final class ConsoleOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stream = ConsoleStream()
+
+    func write(_ bytes: ArraySlice<UInt8>) {
+        lock.lock()
+        defer { lock.unlock() }
+        for b in bytes { stream.write(b) }
+    }
+
+    func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        stream.flush()
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BareMetal
 import Foundation
+import KiteHost
 import X86Interpreter
 
 /// `kite run`: boots a 64-bit PV Xen kernel (`--kernel`) as a domain, or a freestanding flat
@@ -97,10 +98,27 @@ struct RunCommand: ParsableCommand {
     }
 
     private func runPV(kernel: String) throws {
-        let launcher = PVLauncher(
-            kernelPath: kernel, ramdiskPath: ramdisk, commandLine: cmdline, memoryMiB: memory, vcpus: vcpus,
-            maxInstructions: maxInstructions, verbose: verbose)
-        let o = try launcher.launch()
+        guard let kernelData = FileManager.default.contents(atPath: kernel) else {
+            throw RunError("cannot read the kernel \(kernel)")
+        }
+        var ramdiskBytes: [UInt8]?
+        if let ramdisk {
+            guard let data = FileManager.default.contents(atPath: ramdisk) else {
+                throw RunError("cannot read the ramdisk \(ramdisk)")
+            }
+            ramdiskBytes = [UInt8](data)
+        }
+        let console = ConsoleOutput()
+        var launcher = PVDomainLauncher(
+            kernel: [UInt8](kernelData), kernelName: kernel, ramdisk: ramdiskBytes, commandLine: cmdline,
+            memoryMiB: memory, vcpus: vcpus, maxInstructions: maxInstructions
+        ) { console.write($0) }
+        if verbose {
+            launcher.describe = { FileHandle.standardError.write(Data("kite: \($0)\n".utf8)) }
+        }
+        let o: PVDomainLauncher.Outcome
+        do { o = try launcher.launch() } catch { throw RunError(error.description) }
+        console.flush()
         var what: String
         switch o.reason {
         case .some(let reason): what = "domain shut down: \(reason)"
@@ -108,6 +126,7 @@ struct RunCommand: ParsableCommand {
         }
         if let code = o.code, code != o.reason?.rawValue { what += " (code \(code))" }
         if let why = o.crashReason { what += " — \(why)" }
+        if o.leakedFrames > 0 { what += "; \(o.leakedFrames) frames not returned" }
         let mips = o.seconds > 0 ? Double(o.instructions) / o.seconds / 1e6 : 0
         let line = String(format: "kite: %llu instructions in %.3f s (%.1f MIPS), %@\n", o.instructions, o.seconds, mips, what)
         FileHandle.standardError.write(Data(line.utf8))

@@ -19,7 +19,7 @@ let allowedImports: [String: Set<String>] = [
 ]
 
 /// Executables wire concrete parts together and may import every project target.
-let wiringTargets: Set<String> = ["Kite", "KiteDiffTest", "KiteBench"]
+let wiringTargets: Set<String> = ["Kite", "KiteDiffTest", "KiteBench", "KiteHost"]
 
 /// Targets whose code runs in the engine and must not pull in Foundation.
 let foundationFree: Set<String> = ["GuestMemory", "X86", "X86Interpreter"]

@@ -40,6 +40,8 @@ public struct DomainConfiguration: Sendable {
 public final class Hypervisor: @unchecked Sendable {
     public let machine: MachineMemory
     public let pageTables: PVPageTables
+    /// Cross-domain event channels, and Kite's own end of them as domain 0.
+    public let events = EventChannelHub()
     let engines: any VirtualCPUFactory
     private let domains = Mutex<[DomainID: Domain]>([:])
 
@@ -88,6 +90,10 @@ public final class Hypervisor: @unchecked Sendable {
             let engine = engines.makeVirtualCPU(memory: machine.memory, translation: IdentityTranslation(memory: machine.memory))
             domain.addVCPU(engine: engine)
         }
+        do { try events.register(domain) } catch {
+            _ = memory.release()
+            throw .domainExists(config.id)
+        }
         domains.withLock { $0[config.id] = domain }
         return domain
     }
@@ -98,6 +104,7 @@ public final class Hypervisor: @unchecked Sendable {
     @discardableResult
     public func destroy(_ id: DomainID) -> ReleaseReport? {
         guard let domain = domains.withLock({ $0.removeValue(forKey: id) }) else { return nil }
+        events.unregister(domain)
         let bases = domain.vcpus.flatMap { [$0.pv.kernelBase, $0.pv.userBase].compactMap { $0 } }
         let descriptorFrames = domain.vcpus.flatMap { $0.pv.gdtFrames + Array($0.pv.ldtShadow.values) }
         let report = domain.memory?.release(vcpuBases: bases, descriptorPages: descriptorFrames)
