@@ -40,6 +40,11 @@ public protocol VirtualCPU: AnyObject {
 
     /// Runs at most `budget` instructions.
     func run(budget: Int) -> VCPUExit
+    /// Makes a `run` in progress on another thread return `.budgetExhausted` soon (at the
+    /// end of the current instruction block), or the next `run` return at once. The one
+    /// call that may be made from any thread: how a hypervisor kicks a vCPU out of guest
+    /// code (Xen: an IPI that forces a VM exit) for a TLB shootdown or an event.
+    func requestExit()
     /// Invalidates cached translations (the hypervisor changed page tables behind the guest).
     func flushTLB(_ scope: TLBFlush)
     /// Queues an event for delivery through the guest IDT at the start of the next `run`.

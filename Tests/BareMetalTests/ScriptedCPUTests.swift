@@ -22,6 +22,7 @@ final class ScriptedCPU: VirtualCPU {
         return exit
     }
     func flushTLB(_ scope: TLBFlush) {}
+    func requestExit() {}
     func inject(_ event: InjectedEvent) {}
     func translate(_ linear: UInt64, for access: MemoryAccessKind, asUser: Bool) -> Result<MachineAddress, X86Exception> {
         .success(MachineAddress(linear))

@@ -1,3 +1,4 @@
+import Synchronization
 import GuestMemory
 import X86
 
@@ -19,9 +20,17 @@ struct PageByteSource: InstructionByteSource {
 }
 
 extension Interpreter {
+    public func requestExit() {
+        exitRequested.store(true, ordering: .relaxed)
+    }
+
     public func run(budget: Int) -> VCPUExit {
         var remaining = budget
         while remaining > 0 {
+            if exitRequested.load(ordering: .relaxed) {
+                exitRequested.store(false, ordering: .relaxed)
+                return .budgetExhausted
+            }
             do throws(CPUEvent) {
                 if !pendingEvents.isEmpty { try deliverPendingEvent() }
                 guard decoder.mode == .long64 else { return .unsupportedMode(decoder.mode) }
@@ -87,7 +96,7 @@ extension Interpreter {
             }
             retireInstructions(i)
             remaining -= i
-            guard i == count, remaining > 0, pendingEvents.isEmpty else { return }
+            guard i == count, remaining > 0, pendingEvents.isEmpty, !exitRequested.load(ordering: .relaxed) else { return }
             // Follow a remembered link if it is still valid, else look up and remember.
             let generation = tlb.generation
             if let next = linkedSuccessor(of: block, generation: generation) {

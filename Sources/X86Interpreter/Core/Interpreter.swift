@@ -1,4 +1,5 @@
 import GuestMemory
+import Synchronization
 import X86
 
 /// Kite's software x86-64 CPU: an interpreter over pre-decoded instruction blocks with a soft
@@ -39,6 +40,8 @@ public final class Interpreter: VirtualCPU {
     var seenCodeEpoch: UInt32 = 0
     /// Set when a store hit a frame holding decoded code: the current block may be stale.
     var codeWritten = false
+    /// Set from any thread by `requestExit`; read once per block by the run loop.
+    let exitRequested = Atomic<Bool>(false)
     public var intercepts = InterceptControls()
     public private(set) var retiredInstructions: UInt64 = 0
     var pendingEvents: [InjectedEvent] = []

@@ -53,6 +53,9 @@ public final class Hypervisor: @unchecked Sendable {
         do { machine = try MachineMemory(memory: ram) } catch { throw .machineMemory(error) }
         pageTables = PVPageTables(machine: machine)
         self.engines = engines
+        // Before a frame changes type or is freed, no vCPU of its domain may keep a stale
+        // (writable) translation of it: Xen's flush IPIs.
+        machine.setTLBShootdown { [weak self] id in self?.domain(id)?.shootdownTLBs() }
     }
 
     /// Xen: XEN_DOMCTL_createdomain + max_mem + populate_physmap of all RAM + max_vcpus:

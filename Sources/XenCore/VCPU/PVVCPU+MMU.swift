@@ -18,7 +18,7 @@ extension PVVCPU {
         for action in actions.list {
             switch action {
             case .flushTLB(let target, let scope):
-                for vcpu in domain.vcpus(in: target, caller: self) { vcpu.flushTLB(scope) }
+                for vcpu in domain.vcpus(in: target, caller: self) { vcpu.flushTLB(scope, from: self) }
             case .setKernelBase(let frame):
                 pv.kernelBase = frame
                 if pv.kernelMode { engine.state.cr3 = frame.address.rawValue }
@@ -39,10 +39,10 @@ extension PVVCPU {
         pv.userBase = context.userBase
     }
 
-    /// Invalidates this vCPU's cached translations. On another vCPU's thread the request is
-    /// queued and performed before that vCPU next runs guest code.
-    func flushTLB(_ scope: TLBFlush) {
-        engine.flushTLB(scope)
+    /// Invalidates this vCPU's cached translations: directly on its own thread, through a
+    /// shootdown (a full flush, waited for) from another vCPU's.
+    func flushTLB(_ scope: TLBFlush, from caller: PVVCPU) {
+        if caller === self { engine.flushTLB(scope) } else { shootdownTLB() }
     }
 
     /// Reads the vCPU bitmap a MULTI flush names (nil when unreadable, as Xen's -EFAULT path).

@@ -30,7 +30,9 @@ extension PVVCPU {
             deliverPendingEvents()
             if domain.shutdownState != nil { return .domainShutdown }
             let remaining = maxInstructions &- (engine.retiredInstructions &- start)
+            enterGuest()
             let exit = engine.run(budget: Int(min(UInt64(Self.slice), remaining)))
+            leaveGuest()
             handle(exit)
         }
     }

@@ -65,6 +65,8 @@ public final class PVVCPU: @unchecked Sendable {
     /// Xen: _VPF_down cleared — the vCPU runs when online and the domain is not shut down.
     public internal(set) var isOnline = false
 
+    /// Whether the vCPU's thread is in guest code, and TLB flushes other threads asked for.
+    let guestEntry = GuestEntryGate()
     /// Wakes a blocked vCPU (events, timers, shutdown). Guarded by `wakeCondition`.
     let wakeCondition = NSCondition()
     var wakeRequested = false
@@ -91,6 +93,8 @@ public final class PVVCPU: @unchecked Sendable {
         wakeRequested = true
         wakeCondition.signal()
         wakeCondition.unlock()
+        // A vCPU in guest code notices the event at its next exit: make that soon.
+        engine.requestExit()
     }
 
     /// The register state of a freshly built PV64 vCPU (xen-abi §2.6): flat ring-3 selectors,
