@@ -49,3 +49,11 @@ void console_write(const char *buf, size_t len) {
     }
     ring_write(buf, len);
 }
+
+void console_flush(void) {
+    if (!console_use_ring) return;
+    /* Give the console backend a chance to drain the ring before the domain dies. */
+    struct xencons_interface *r = console_ring();
+    for (unsigned long i = 0; i < 100000 && ACCESS_ONCE(r->out_cons) != ACCESS_ONCE(r->out_prod); i++)
+        hypercall_yield();
+}

@@ -40,6 +40,7 @@ const char *xen_errno_name(long rc);
 
 /* ---- console.c ---- */
 void console_write(const char *buf, size_t len);
+void console_flush(void); /* waits (bounded) until the PV console ring is drained */
 extern int console_use_ring; /* 1 once console_io refused (-EPERM on a non-debug Xen) */
 
 /* ---- setup.c: start of day ---- */

@@ -26,6 +26,7 @@ REPORT(xtf_failure, STATUS_FAILURE)
 enum test_status xtf_status(void) { return status; }
 
 __noreturn void ktf_shutdown(unsigned int reason) {
+    console_flush();
     struct sched_shutdown s = { .reason = reason };
     if (!hypercall_page_ready()) _raw_hypercall2(__HYPERVISOR_sched_op, SCHEDOP_shutdown, &s);
     for (;;) {

@@ -6,8 +6,8 @@
    bit 2); and the iret hypercall restoring the mask from the frame's IF.
 
    Vectors: #DE (div by 0), #DB (icebp, and a TF single step), #BP (int3), #UD (ud2, and
-   `into`, invalid in 64-bit mode), #NM (fpu_taskswitch then fnop; Xen clears the virtual
-   TS when it delivers #NM), #GP (hlt, cli and in are not emulated for a PV kernel with
+   `into`, invalid in 64-bit mode), #NM (fpu_taskswitch then an SSE and an x87
+   instruction; Xen clears the virtual TS when it delivers #NM), #GP (hlt, cli and in are not emulated for a PV kernel with
    IOPL 0; a non-canonical access; `int $n` through a DPL 0 gate gives #GP(n << 3 | 2),
    per do_general_protection/permit_softint), #PF (not present read/write). #OF and #BR
    do not exist in 64-bit mode; #AC, #MF, #XM, #MC and NMI are not provoked. */
@@ -111,33 +111,52 @@ static void test_ud(void) {
     check_frame("#UD: into in 64-bit mode", ex, EXINFO_SYM(UD, 0), rip);
 }
 
-static exinfo_t fnop(unsigned long *rip) {
+/* An x87 (fnop) or SSE (xorps, which only zeroes xmm0: the kit never uses SSE
+   registers) instruction; both raise #NM while CR0.TS is set. */
+static exinfo_t fpu_insn(bool sse, unsigned long *rip) {
     exinfo_t ex = 0;
-    __asm__ volatile("lea 1f(%%rip), %[rip]\n\t"
-                     "1: fnop\n\t"
-                     "2:\n\t" _ASM_EXTABLE(1b, 2b)
-                     : "+a"(ex), [rip] "=&r"(*rip) : : "memory");
+    if (sse)
+        __asm__ volatile("lea 1f(%%rip), %[rip]\n\t"
+                         "1: xorps %%xmm0, %%xmm0\n\t"
+                         "2:\n\t" _ASM_EXTABLE(1b, 2b)
+                         : "+a"(ex), [rip] "=&r"(*rip) : : "memory");
+    else
+        __asm__ volatile("lea 1f(%%rip), %[rip]\n\t"
+                         "1: fnop\n\t"
+                         "2:\n\t" _ASM_EXTABLE(1b, 2b)
+                         : "+a"(ex), [rip] "=&r"(*rip) : : "memory");
     return ex;
 }
 
-static void test_nm(void) {
+static void test_nm_with(bool sse) {
+    const char *insn = sse ? "xorps" : "fnop";
+    char what[96];
     unsigned long rip;
     check_rc("fpu_taskswitch(1)", hypercall_fpu_taskswitch(1), 0);
-    check_frame("#NM: fnop with the virtual CR0.TS set", fnop(&rip), EXINFO_SYM(NM, 0), rip);
-    check_ex("fnop after #NM (Xen cleared TS on delivery)", fnop(&rip), 0);
+    snprintf(what, sizeof(what), "#NM: %s with the virtual CR0.TS set", insn);
+    check_frame(what, fpu_insn(sse, &rip), EXINFO_SYM(NM, 0), rip);
+    snprintf(what, sizeof(what), "%s after #NM (Xen cleared TS on delivery)", insn);
+    check_ex(what, fpu_insn(sse, &rip), 0);
 
     check_rc("fpu_taskswitch(1)", hypercall_fpu_taskswitch(1), 0);
     check_rc("fpu_taskswitch(0)", hypercall_fpu_taskswitch(0), 0);
-    check_ex("fnop after fpu_taskswitch(0)", fnop(&rip), 0);
+    snprintf(what, sizeof(what), "%s after fpu_taskswitch(0)", insn);
+    check_ex(what, fpu_insn(sse, &rip), 0);
 
     /* clts is emulated for PV kernels (it clears the virtual TS). */
     exinfo_t ex = 0;
     check_rc("fpu_taskswitch(1)", hypercall_fpu_taskswitch(1), 0);
     __asm__ volatile("1: clts\n\t2:\n\t" _ASM_EXTABLE(1b, 2b) : "+a"(ex) : : "memory");
     check_ex("clts (emulated)", ex, 0);
-    ex = fnop(&rip);
-    check_ex("fnop after clts", ex, 0);
+    snprintf(what, sizeof(what), "%s after clts", insn);
+    ex = fpu_insn(sse, &rip);
+    check_ex(what, ex, 0);
     if (ex) hypercall_fpu_taskswitch(0);
+}
+
+static void test_nm(void) {
+    test_nm_with(true);
+    test_nm_with(false);
 }
 
 static void test_gp(void) {
