@@ -105,3 +105,9 @@ if [ "$built" -eq 0 ]; then
     echo "error: no guests found under Guests/" >&2
     exit 1
 fi
+
+# The demo guest of the README's quick start (not a test): Guests/build/pv-demo.elf.
+pv_compile Guests/pv/demo/demo.c "$pv_out/obj/demo.o"
+ld.lld -T Guests/pv/common/link.ld --no-dynamic-linker -static -nostdlib \
+    -z noexecstack -o "$out/pv-demo.elf" "${pv_common_objects[@]}" "$pv_out/obj/demo.o"
+echo "built $out/pv-demo.elf ($(wc -c < "$out/pv-demo.elf") bytes)"

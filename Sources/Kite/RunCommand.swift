@@ -11,24 +11,27 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Boot a 64-bit PV Xen kernel, or run a freestanding 64-bit flat binary, on Kite's CPU.",
         discussion: """
-            With --kernel, Kite builds a paravirtualized domain the way Xen's toolstack does (ELF or bzImage with Xen notes; memory, start_info, initial page tables) and boots it; the guest's console (console_io) goes to standard output, a summary to standard error, and kite exits with the guest's shutdown reason: 0 poweroff, 1 reboot, 2 suspend, 3 crash, 4 watchdog, 5 soft reset; 125 when the instruction limit stopped it.
+            With --kernel (or neither option: then the PV demo guest \(RunCommand.defaultKernel)), Kite builds a paravirtualized domain the way Xen's toolstack does (ELF or bzImage with Xen notes; memory, start_info, initial page tables) and boots it; the guest's console (console_io) goes to standard output, a summary to standard error, and kite exits with the guest's shutdown reason: 0 poweroff, 1 reboot, 2 suspend, 3 crash, 4 watchdog, 5 soft reset; 125 when the instruction limit stopped it.
 
-            With --image (or neither), the image is loaded and entered at 0x100000 in 64-bit mode at CPL 0, with identity page tables over all of memory and RSP at the top of memory. The guest prints by writing bytes to I/O port 0xE9 and ends the run by writing its exit code to port 0xF4 (or by executing HLT, which counts as exit code 0).
+            With --image, a freestanding flat binary is loaded and entered at 0x100000 in 64-bit mode at CPL 0, with identity page tables over all of memory and RSP at the top of memory. The guest prints by writing bytes to I/O port 0xE9 and ends the run by writing its exit code to port 0xF4 (or by executing HLT, which counts as exit code 0).
 
-            The console goes to standard output, a one-line summary to standard error. kite exits with the guest's exit code (255 if it is larger), or 125 when the guest crashed, hit the instruction limit or did something bare metal does not support.
+            For --image the console goes to standard output, a one-line summary to standard error, and kite exits with the guest's exit code (255 if it is larger), or 125 when the guest crashed, hit the instruction limit or did something bare metal does not support.
             """
     )
 
     /// The exit status when the guest did not finish by itself.
     static let guestFailedStatus: Int32 = 125
-    static let defaultImage = "Guests/build/demo.bin"
+    /// What `kite run` boots when given neither --kernel nor --image: the PV demo guest.
+    static let defaultKernel = "Guests/build/pv-demo.elf"
 
     @Option(name: .long, help: ArgumentHelp(
-        "Flat binary to run (default: \(RunCommand.defaultImage), found from the current directory or above).",
+        "Freestanding flat binary to run on a bare machine instead of a Xen guest (see Guests/common).",
         valueName: "path"))
     var image: String?
 
-    @Option(name: .long, help: ArgumentHelp("A 64-bit PV Xen kernel (ELF or bzImage) to boot as a domain.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(
+        "A 64-bit PV Xen kernel (ELF or bzImage) to boot as a domain (default: \(RunCommand.defaultKernel), found from the current directory or above).",
+        valueName: "path"))
     var kernel: String?
 
     @Option(name: .long, help: ArgumentHelp("Initial ramdisk for --kernel.", valueName: "path"))
@@ -59,8 +62,8 @@ struct RunCommand: ParsableCommand {
         if kernel != nil && image != nil {
             throw ValidationError("--kernel boots a Xen guest and --image a flat binary: give one of them")
         }
-        if kernel == nil && (ramdisk != nil || !cmdline.isEmpty || vcpus != 1) {
-            throw ValidationError("--ramdisk, --cmdline and --vcpus apply to --kernel only")
+        if image != nil && (ramdisk != nil || !cmdline.isEmpty || vcpus != 1) {
+            throw ValidationError("--ramdisk, --cmdline and --vcpus apply to Xen guests, not to --image")
         }
         guard (1...32).contains(vcpus) else {
             throw ValidationError("--vcpus must be between 1 and 32")
@@ -71,12 +74,12 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let kernel {
-            try runPV(kernel: kernel)
+        guard let image else {
+            try runPV(kernel: try kernel ?? Self.findDefault(Self.defaultKernel))
             return
         }
-        let path = try resolveImagePath()
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let path = image
+        guard FileManager.default.fileExists(atPath: path), let data = FileManager.default.contents(atPath: path) else {
             throw RunError("cannot read the image \(path)")
         }
         let configuration = BareMetalConfiguration(memoryBytes: memory << 20, maxInstructions: maxInstructions)
@@ -134,24 +137,19 @@ struct RunCommand: ParsableCommand {
         if reason != .poweroff { throw ExitCode(Int32(reason.rawValue)) }
     }
 
-    private func resolveImagePath() throws -> String {
-        if let image {
-            guard FileManager.default.fileExists(atPath: image) else {
-                throw RunError("no such image: \(image)")
-            }
-            return image
-        }
+    /// `relativePath` under the current directory or the nearest parent that has it.
+    static func findDefault(_ relativePath: String) throws -> String {
         var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         while true {
-            let candidate = dir.appendingPathComponent(Self.defaultImage).path
+            let candidate = dir.appendingPathComponent(relativePath).path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
             let parent = dir.deletingLastPathComponent()
             if parent.path == dir.path { break }
             dir = parent
         }
         throw RunError(
-            "the demo guest \(Self.defaultImage) is not built; run scripts/build-guests.sh "
-                + "from the repository root, or pass --image <path>")
+            "the demo guest \(relativePath) is not built; run scripts/build-guests.sh "
+                + "from the repository root, or pass --kernel <path>")
     }
 
     private func printSummary(_ r: BareMetalResult) {
