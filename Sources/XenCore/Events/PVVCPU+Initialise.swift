@@ -3,9 +3,9 @@ import X86
 import XenABI
 
 /// VCPUOP_initialise for a 64-bit PV vCPU: Xen's arch_set_info_guest() (arch/x86/domain.c)
-/// on a vCPU that has never run, with Xen's checks and errnos. What Kite cannot do yet is
-/// refused with the errno Xen gives an unusable context: guest GDT/LDT selectors
-/// (-EINVAL) and the FPU image (ignored; the engine has no x87/SSE state yet).
+/// on a vCPU that has never run, with Xen's checks and errnos: the GDT frames are taken as
+/// descriptor pages (set_gdt), selectors resolved through them, the page-table bases
+/// validated as L4s. The FPU image is ignored: the engine has no x87/SSE state yet.
 extension PVVCPU {
     /// Xen: __addr_ok() / breakpoint_addr_ok() — below the canonical hole's upper user
     /// half or above the hypervisor's range.
@@ -52,11 +52,18 @@ extension PVVCPU {
         let inKernel = flags & L.flagInKernel != 0
         guard inKernel || ctrl(1) != 0 else { throw .EINVAL }
 
-        // What Kite's CPU can load: Xen's flat selectors only (no guest GDT or LDT yet).
-        try Self.loadGuestDescriptorTables(gdtEntries: gdtEntries, ldtEntries: ldtEntries)
+        // Xen: pv_set_gdt() — the context's GDT frames, each checked as a descriptor page.
+        let gdtFrames = (0..<Int((gdtEntries + 511) / 512)).map { MachineFrame(c.u64(L.gdtFrames + 8 * $0)) }
+        if domain.memory != nil {
+            try setGDT(frames: gdtFrames, entries: Int(gdtEntries))
+        } else if gdtEntries != 0 {
+            throw .EINVAL
+        }
+        pv.ldtBase = ldtEntries != 0 ? ldtBase : 0
+        pv.ldtEntries = UInt32(ldtEntries)
         let cs = Self.fixupSelector(UInt16(truncatingIfNeeded: reg(CPUUserRegsLayout.cs)))
         let ss = Self.fixupSelector(UInt16(truncatingIfNeeded: reg(CPUUserRegsLayout.ss)))
-        guard cs == FlatSelector.code64, ss == FlatSelector.data, let code = Self.flatSegment(cs), let stack = Self.flatSegment(ss) else {
+        guard let code = segment(for: cs, asCode: true), let stack = segment(for: ss, asCode: false) else {
             throw .EINVAL
         }
         var dataSegments: [(SegmentRegister, Segment)] = []
@@ -65,14 +72,20 @@ extension PVVCPU {
             let selector = UInt16(truncatingIfNeeded: reg(offset))
             if selector & ~3 == 0 {
                 dataSegments.append((r, .null()))
-            } else if let flat = Self.flatSegment(Self.fixupSelector(selector)), selector | 3 == FlatSelector.data {
-                dataSegments.append((r, flat))
+            } else if let data = segment(for: Self.fixupSelector(selector), asCode: false) {
+                dataSegments.append((r, data))
             } else {
                 throw .EINVAL
             }
         }
         let kernelTable = try validateInitialRootTable(cr3: ctrl(3))
-        let userTable = ctrl(1) != 0 ? try validateInitialRootTable(cr3: ctrl(1)) : nil
+        let userTable: MachineFrame?
+        do {
+            userTable = ctrl(1) != 0 ? try validateInitialRootTable(cr3: ctrl(1)) : nil
+        } catch {
+            releaseRootTable(kernelTable)
+            throw error
+        }
 
         // All checks passed: load the state.
         var s = CPUState.flatLongMode(cpl: 3, cr3: (inKernel ? kernelTable : userTable ?? kernelTable).address.rawValue,
@@ -92,6 +105,7 @@ extension PVVCPU {
         let rflags = reg(CPUUserRegsLayout.rflags)
         s.rflags = RFlags(rawValue: (rflags & RFlags.defined.rawValue & ~RFlags.iopl.rawValue) | RFlags.fixed.rawValue | RFlags.interrupt.rawValue)
         s.tr = Segment(selector: 0, base: 0, limit: 0, attributes: 0x8B)
+        s.gdtr = engine.state.gdtr
         s.cr4.insert(.osfxsr)
         s.cr4.insert(.osxmmexcpt)
         let fsBase = c.u64(L.fsBase), gsKernel = c.u64(L.gsBaseKernel), gsUser = c.u64(L.gsBaseUser)
@@ -105,8 +119,7 @@ extension PVVCPU {
         pv.inactiveGSBase = inKernel ? gsUser : gsKernel
         pv.virtualIOPL = UInt8((rflags >> 12) & 3)
         pv.trapTable = traps
-        pv.ldtBase = ldtEntries != 0 ? ldtBase : 0
-        pv.ldtEntries = UInt32(ldtEntries)
+        loadLDT()
         pv.kernelSS = Self.fixupSelector(UInt16(truncatingIfNeeded: c.u64(L.kernelSS)))
         pv.kernelSP = c.u64(L.kernelSP)
         pv.virtualTS = ctrl(0) & CR0.taskSwitched.rawValue != 0
@@ -120,20 +133,19 @@ extension PVVCPU {
         for i in [0, 1, 2, 3, 6, 7] { try? setDebugRegister(i, value: debug(i)) }
     }
 
-    /// Xen: get_page_from_mfn(cr3 >> 12, d) and get_page_type(PGT_root_page_table).
-    /// Until the PV MMU tracks ownership and page types, Kite checks only that the frame is
-    /// machine RAM; the PV MMU must replace this with "owned by this domain and validated as
-    /// an L4" (-EINVAL otherwise).
+    /// Xen: get_page_from_mfn(cr3 >> 12, d) and get_page_type(PGT_root_page_table): the
+    /// frame must be the domain's and validate as an L4; the vCPU then holds that reference.
+    /// Without a PV MMU (tests on hand-built tables) only "inside machine RAM" is checked.
     func validateInitialRootTable(cr3: UInt64) throws(XenError) -> MachineFrame {
         let frame = MachineFrame(cr3 >> 12)
         guard domain.machine.contains(frame) else { throw .EINVAL }
+        if let tables = pageTables { try tables.acquireBaseTable(frame, for: domain.id) }
         return frame
     }
 
-    /// Xen: pv_set_gdt() and the LDT fields. Kite's CPU loads only Xen's reserved flat
-    /// descriptors today, so a context asking for a guest GDT or LDT cannot be honoured:
-    /// -EINVAL, as Xen answers a GDT it cannot validate. Replace when set_gdt exists.
-    static func loadGuestDescriptorTables(gdtEntries: UInt64, ldtEntries: UInt64) throws(XenError) {
-        guard gdtEntries == 0, ldtEntries == 0 else { throw .EINVAL }
+    func releaseRootTable(_ frame: MachineFrame) {
+        guard let tables = pageTables else { return }
+        var actions = MMUActions()
+        tables.releaseBaseTable(frame, for: domain.id, actions: &actions)
     }
 }

@@ -1,3 +1,4 @@
+import GuestMemory
 import X86
 import XenABI
 
@@ -12,8 +13,10 @@ extension PVHypercalls {
         }
         let cs = UInt16(truncatingIfNeeded: f.u64(IretContextLayout.cs)) | 3
         let ss = UInt16(truncatingIfNeeded: f.u64(IretContextLayout.ss)) | 3
-        guard let code = PVVCPU.flatSegment(cs), let stack = PVVCPU.flatSegment(ss) else {
-            vcpu.domain.crash("iret to selector 0x\(String(cs, radix: 16)):0x\(String(ss, radix: 16)) outside Xen's flat set (guest GDTs are not supported yet)")
+        guard let code = vcpu.segment(for: cs, asCode: true), let stack = vcpu.segment(for: ss, asCode: false) else {
+            // The return to the guest would fault on its own selectors: Xen bounces to the
+            // failsafe callback (or crashes a guest that has none).
+            vcpu.bounceFailsafe(reason: "iret to 0x\(String(cs, radix: 16)):0x\(String(ss, radix: 16))")
             return .registersLoaded
         }
         if f.u64(IretContextLayout.cs) & 3 == 3 && vcpu.pv.kernelMode {
@@ -52,15 +55,51 @@ extension PVHypercalls {
 }
 
 extension PVVCPU {
+    /// The cached descriptor a segment load of `selector` (RPL 3) would produce, from Xen's
+    /// reserved entries, the guest's GDT or its LDT; nil when the load would fault: not
+    /// present, the wrong kind (CS must be code, SS writable data), or not DPL 3.
+    func segment(for selector: UInt16, asCode: Bool) -> Segment? {
+        let index = Int(selector >> 3)
+        var descriptor: UInt64?
+        if selector & 4 != 0 {
+            guard UInt32(index) < pv.ldtEntries,
+                case .success(let a) = engine.translate(pv.ldtBase &+ UInt64(index * 8), for: .read, asUser: true)
+            else { return nil }
+            descriptor = domain.machine.load(UInt64.self, at: a)
+        } else if index >= FlatSelector.firstReservedGDTEntry {
+            descriptor = SegmentDescriptors.reserved.first { $0.selector >> 3 == selector >> 3 }?.descriptor
+        } else if index > 0, index < pv.gdtEntries, index / 512 < pv.gdtFrames.count {
+            let frame = pv.gdtFrames[index / 512]
+            descriptor = domain.machine.load(UInt64.self, at: MachineAddress(frame.address.rawValue + UInt64(index % 512) * 8))
+        }
+        guard let descriptor, let segment = SegmentDescriptors.segment(selector: selector, descriptor: descriptor),
+            segment.dpl == 3
+        else { return nil }
+        let isCode = segment.type & 0x8 != 0
+        let writable = segment.type & 0x2 != 0
+        guard asCode ? isCode : (!isCode && writable) else { return nil }
+        return segment
+    }
+
     /// The cached descriptor for one of Xen's reserved flat selectors (RPL 3).
     static func flatSegment(_ selector: UInt16) -> Segment? {
         switch selector {
-        case FlatSelector.code64:
-            return .longCode(selector: selector, dpl: 3)
-        case FlatSelector.data:
-            return .flatData(selector: selector, dpl: 3)
-        default:
-            return nil
+        case FlatSelector.code64: return .longCode(selector: selector, dpl: 3)
+        case FlatSelector.data: return .flatData(selector: selector, dpl: 3)
+        default: return nil
         }
+    }
+
+    /// Xen: the failsafe callback — entered when returning to the guest would fault on its
+    /// segment selectors, with a frame of RCX, R11, DS, ES, FS, GS, RIP, CS, RFLAGS, RSP, SS
+    /// (xen-abi §5.4). Without one the domain is crashed.
+    func bounceFailsafe(reason: String) {
+        guard pv.failsafeCallback != 0 else {
+            domain.crash("\(reason) faults and no failsafe callback is registered")
+            return
+        }
+        let s = engine.state
+        let selectors: [UInt64] = [SegmentRegister.ds, .es, .fs, .gs].map { UInt64(s[$0].selector) }
+        bounce(TrapBounce(handler: pv.failsafeCallback, errorCode: nil, masksEvents: pv.failsafeMasksEvents, extraWords: selectors))
     }
 }
