@@ -105,6 +105,21 @@ public final class Domain: @unchecked Sendable {
 
     public var crashReason: String? { lifecycle.withLock { $0.crashReason } }
 
+    public var isPaused: Bool { lifecycle.withLock { $0.paused } }
+
+    /// Xen: domain_pause — returns once no vCPU of the domain runs guest code; they stay
+    /// out until `unpause`. Called by the toolstack, not from the domain's own vCPUs.
+    public func pause() {
+        lifecycle.withLock { $0.paused = true }
+        for vcpu in vcpus { vcpu.waitUntilOutOfGuest() }
+    }
+
+    /// Xen: domain_unpause.
+    public func unpause() {
+        lifecycle.withLock { $0.paused = false }
+        for vcpu in vcpus { vcpu.kick() }
+    }
+
     /// Xen: domain_shutdown(). The first reason wins; later calls change nothing.
     public func shutdown(_ reason: ShutdownReason) {
         lifecycle.withLock { life in

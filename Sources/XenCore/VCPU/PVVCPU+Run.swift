@@ -22,7 +22,7 @@ extension PVVCPU {
         while true {
             if domain.shutdownState != nil { return .domainShutdown }
             if engine.retiredInstructions &- start >= maxInstructions { return .instructionLimit }
-            guard isOnline else {
+            guard isOnline, !domain.isPaused else {
                 waitForWake(deadline: nil)
                 continue
             }

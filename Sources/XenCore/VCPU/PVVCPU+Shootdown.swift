@@ -33,6 +33,18 @@ extension PVVCPU {
         gate.condition.lock()
         gate.inGuest = false
         if gate.flushPending { performRequestedFlush(gate) }
+        gate.condition.broadcast()
+        gate.condition.unlock()
+    }
+
+    /// From another thread: returns once this vCPU is not running guest code.
+    func waitUntilOutOfGuest() {
+        let gate = guestEntry
+        gate.condition.lock()
+        while gate.inGuest {
+            engine.requestExit()
+            gate.condition.wait()
+        }
         gate.condition.unlock()
     }
 

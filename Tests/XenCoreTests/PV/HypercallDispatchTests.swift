@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import X86
 import XenABI
@@ -127,5 +128,24 @@ import XenControl
 extension UInt64 {
     init(littleEndianBytes b: [UInt8]) {
         self = b.prefix(8).enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+}
+
+@Suite struct DomainLifecycleTests {
+    @Test func pauseStopsGuestCodeUntilUnpause() throws {
+        // inc r12; jmp back — a guest that counts forever.
+        let m = try PVTestMachine(code: [0x49, 0xFF, 0xC4, 0xEB, 0xFB])
+        let runner = DomainRunner(domain: m.domain)
+        runner.start(maxInstructions: 50_000_000_000)
+        while m.vcpu.engine.retiredInstructions < 10_000 { usleep(1000) }
+        m.domain.pause()
+        let frozen = m.vcpu.engine.retiredInstructions
+        usleep(50_000)
+        #expect(m.vcpu.engine.retiredInstructions == frozen)
+        m.domain.unpause()
+        while m.vcpu.engine.retiredInstructions == frozen { usleep(1000) }
+        m.domain.shutdown(.poweroff)
+        runner.wait()
+        #expect(m.domain.shutdownState?.reason == .poweroff)
     }
 }
