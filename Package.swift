@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "XenControl", dependencies: ["XenABI", "GuestMemory"]),
         .target(
             name: "XenCore", dependencies: ["XenABI", "GuestMemory", "X86", "XenControl"]),
+        .target(name: "XenStore", dependencies: ["XenABI", "XenControl"]),
         .systemLibrary(
             name: "CDecompress",
             providers: [.apt(["liblzma-dev", "zlib1g-dev", "libzstd-dev"])]),
@@ -69,6 +70,7 @@ let package = Package(
             dependencies: ["XenCore", "XenABI", "XenControl", "X86", "X86Interpreter", "GuestMemory"]),
         .testTarget(
             name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "XenControl", "GuestMemory", "CDecompress"]),
+        .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "XenABI", "XenControl"]),
         .testTarget(name: "PVGuestTests", dependencies: ["KiteHost", "XenABI", "XenControl"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]

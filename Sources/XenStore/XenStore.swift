@@ -1,0 +1,1 @@
+// xenstored: the tree, permissions, transactions, watches and the wire protocol (being written).
