@@ -114,6 +114,7 @@ extension PVVCPU {
     private func forgetStaleWake() {
         wakeCondition.lock()
         wakeRequested = false
+        wakeHint.store(false, ordering: .releasing)
         wakeCondition.unlock()
     }
 }

@@ -70,6 +70,8 @@ public final class PVVCPU: @unchecked Sendable {
     /// Wakes a blocked vCPU (events, timers, shutdown). Guarded by `wakeCondition`.
     let wakeCondition = NSCondition()
     var wakeRequested = false
+    /// `wakeRequested` readable without the lock, for the spin before sleeping.
+    let wakeHint = Atomic<Bool>(false)
 
     init(id: VCPUID, domain: Domain, engine: any VirtualCPU) {
         self.id = id
@@ -91,6 +93,7 @@ public final class PVVCPU: @unchecked Sendable {
     func kick() {
         wakeCondition.lock()
         wakeRequested = true
+        wakeHint.store(true, ordering: .releasing)
         wakeCondition.signal()
         wakeCondition.unlock()
         // A vCPU in guest code notices the event at its next exit: make that soon.
