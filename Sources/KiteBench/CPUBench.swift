@@ -23,6 +23,15 @@ struct CPUBench: ParsableCommand {
     @Option(name: .customLong("only"), help: "Run only the named workload (repeatable).")
     var only: [String] = []
 
+    @Option(help: "Exactly this many timed runs per measurement instead of --seconds (for repeatable instruction counts under callgrind).")
+    var runs: Int?
+
+    @Option(help: "Measure each workload this many times and print the median (each measurement on standard error).")
+    var `repeat`: Int = 1
+
+    @Flag(help: "Count the engine thread's CPU time instead of wall-clock time (on a shared machine, time spent descheduled then does not count).")
+    var cpuTime = false
+
     @Flag(help: "Also print instructions, runs and time per workload on standard error.")
     var verbose = false
 
@@ -31,6 +40,8 @@ struct CPUBench: ParsableCommand {
 
     func validate() throws {
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be positive") }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
         let names = Set(Workload.all.map(\.name))
         for n in only where !names.contains(n) {
             throw ValidationError("unknown workload '\(n)'; known: \(Workload.all.map(\.name).joined(separator: ", "))")
@@ -44,22 +55,33 @@ struct CPUBench: ParsableCommand {
             do { try machine.load(workload) } catch { throw ValidationError("\(error)") }
             // Warm-up run, untimed but checked.
             _ = try runOnce(workload, on: machine)
-            var instructions: UInt64 = 0
-            var elapsed = Duration.zero
-            var runs = 0
-            while elapsed < .seconds(seconds) {
-                let (n, t) = try runOnce(workload, on: machine)
-                instructions += n
-                elapsed += t
-                runs += 1
+            var results: [Double] = []
+            for _ in 0..<`repeat` {
+                let mips = try measure(workload, on: machine)
+                results.append(mips)
+                if `repeat` > 1 { printError("  \(workload.name): \(formatted(mips)) MIPS") }
             }
-            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let mips = Double(instructions) / secs / 1e6
-            writeLine("BENCH \(workload.name) mips=\(formatted(mips))", to: 1)
-            if verbose {
-                printError("  \(workload.name): \(instructions) instructions in \(runs) runs, \(formatted(secs)) s")
-            }
+            let median = results.sorted()[results.count / 2]
+            writeLine("BENCH \(workload.name) mips=\(formatted(median))", to: 1)
         }
+    }
+
+    /// One measurement: runs until `--seconds` of engine time (or exactly `--runs` runs).
+    private func measure(_ workload: Workload, on machine: BenchMachine) throws -> Double {
+        var instructions: UInt64 = 0
+        var elapsed = Duration.zero
+        var count = 0
+        while runs.map({ count < $0 }) ?? (elapsed < .seconds(seconds)) {
+            let (n, t) = try runOnce(workload, on: machine)
+            instructions += n
+            elapsed += t
+            count += 1
+        }
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        if verbose {
+            printError("  \(workload.name): \(instructions) instructions in \(count) runs, \(formatted(secs)) s")
+        }
+        return Double(instructions) / secs / 1e6
     }
 
     /// Runs `workload` from the start to its HLT; returns instructions retired and the time
@@ -70,9 +92,10 @@ struct CPUBench: ParsableCommand {
         let before = cpu.retiredInstructions
         let clock = ContinuousClock()
         let t0 = clock.now
+        let cpu0 = threadCPUTime()
         var exit = cpu.run(budget: Self.slice)
         while exit == .budgetExhausted { exit = cpu.run(budget: Self.slice) }
-        let elapsed = clock.now - t0
+        let elapsed = cpuTime ? threadCPUTime() - cpu0 : clock.now - t0
         let retired = cpu.retiredInstructions - before
         let state = cpu.state
         guard exit == .hlt(length: 1) else {
@@ -93,6 +116,13 @@ struct CPUBench: ParsableCommand {
         let frac = abs(v % 100)
         return "\(v / 100).\(frac < 10 ? "0" : "")\(frac)"
     }
+}
+
+/// CPU time consumed by the calling thread so far.
+func threadCPUTime() -> Duration {
+    var t = timespec()
+    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0 else { return .zero }
+    return .seconds(t.tv_sec) + .nanoseconds(t.tv_nsec)
 }
 
 /// Writes a line to standard error.

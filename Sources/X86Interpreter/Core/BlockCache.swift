@@ -1,27 +1,30 @@
-/// A straight-line run of decoded instructions starting at one machine address.
+/// A straight-line run of decoded instructions starting at one machine address. Conditional
+/// branches do not end a block: when one is taken it stops the block (a side exit).
 struct DecodedBlock {
     /// Machine address of the first instruction byte, or `emptyKey`.
     var key: UInt64 = DecodedBlock.emptyKey
-    /// Index of the first instruction in the arena.
-    var start: Int32 = 0
+    /// The first instruction in the arena.
+    var first: UnsafeMutablePointer<DecodedInstruction>? = nil
     var count: Int32 = 0
-    /// The machine frame the block was decoded from and its code-watch version then.
-    var frame: UInt64 = 0
+    /// The code-watch version of `frame` when the block was decoded.
     var version: UInt32 = 0
-    /// Up to two successors seen before (taken and fall-through): the RIP control reached,
-    /// the table slot and key of the block found there, under TLB generation `linkGeneration`.
+    /// The machine frame the block was decoded from.
+    var frame: UInt64 = 0
+    /// Up to two successors seen before: the RIP control reached and the block found there,
+    /// under TLB generation `generation`.
     var links: (BlockLink, BlockLink) = (BlockLink(), BlockLink())
     /// Which link the next new successor replaces.
     var nextLink: UInt8 = 0
     static let emptyKey: UInt64 = ~0
 }
 
-/// A remembered successor of a block (block chaining without a table lookup).
+/// A remembered successor of a block (block chaining without a table lookup). Valid while
+/// the TLB generation is the one recorded: it changes on every TLB flush, privilege change
+/// and decoded block (so `target` still holds the block it held when the link was made).
 struct BlockLink {
     var rip: UInt64 = ~0
-    var key: UInt64 = DecodedBlock.emptyKey
-    var slot: Int32 = 0
     var generation: UInt32 = 0
+    var target: UnsafeMutablePointer<DecodedBlock>? = nil
 }
 
 /// Decoded blocks keyed by machine address, in a direct-mapped table over one arena of

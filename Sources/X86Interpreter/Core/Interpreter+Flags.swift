@@ -12,14 +12,14 @@ extension Interpreter {
     static let OF: UInt64 = 1 << 11
     static let statusMask: UInt64 = CF | PF | AF | ZF | SF | OF
 
-    /// Records a flag-setting operation for lazy evaluation.
+    /// Records a flag-setting operation for lazy evaluation. `b` is not stored (see
+    /// `LazyFlags.b`); callers pass it so that each call site reads as the operation it is.
     @inline(__always)
     func setLazy(_ op: FlagOp, size: UInt8, result: UInt64, a: UInt64, b: UInt64) {
         lazy.op = op
         lazy.size = size
         lazy.result = result
         lazy.a = a
-        lazy.b = b
     }
 
     @inline(__always) var carryFlag: Bool {
@@ -29,7 +29,7 @@ extension Interpreter {
         case .inc, .dec: return l.carryIn != 0
         case .add: return l.result < l.a
         case .adc: return l.carryIn != 0 ? l.result <= l.a : l.result < l.a
-        case .sub: return l.a < l.b
+        case .sub: return l.result > l.a  // a borrow wraps the result above a
         case .sbb: return l.carryIn != 0 ? l.a <= l.b : l.a < l.b
         case .logic: return false
         }

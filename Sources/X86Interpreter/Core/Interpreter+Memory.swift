@@ -4,10 +4,19 @@ import X86
 extension Interpreter {
     // MARK: Fast paths (TLB hit, access within one page)
 
+    /// The tag a TLB hit for `size` bytes at `linear` must find in `linear`'s slot: the page of
+    /// the access's last byte. An access that crosses into the next page finds a tag for
+    /// another page there (its slot belongs to `linear`'s page), so one compare checks both
+    /// the translation and the page bound.
+    @inline(__always)
+    func hitTag(_ linear: UInt64, _ size: UInt8) -> UInt64 {
+        ((linear &+ UInt64(size &- 1)) & ~0xFFF) | userTag
+    }
+
     @inline(__always)
     func read(_ linear: UInt64, _ size: UInt8) throws(CPUEvent) -> UInt64 {
         let e = tlb.read + SoftTLB.slot(linear)
-        if e.pointee.tag == (linear & ~0xFFF) | userTag, linear & 0xFFF <= 4096 - UInt64(size), let h = e.pointee.host {
+        if e.pointee.tag == hitTag(linear, size), let h = e.pointee.host {
             return Self.load(h + Int(linear & 0xFFF), size)
         }
         return try readSlow(linear, size, user: cpl == 3)
@@ -16,7 +25,7 @@ extension Interpreter {
     @inline(__always)
     func write(_ linear: UInt64, _ size: UInt8, _ value: UInt64) throws(CPUEvent) {
         let e = tlb.write + SoftTLB.slot(linear)
-        if e.pointee.tag == (linear & ~0xFFF) | userTag, linear & 0xFFF <= 4096 - UInt64(size), let h = e.pointee.host {
+        if e.pointee.tag == hitTag(linear, size), let h = e.pointee.host {
             Self.store(h + Int(linear & 0xFFF), size, value)
             return
         }
@@ -24,20 +33,28 @@ extension Interpreter {
     }
 
     /// A host pointer for a read-modify-write of `size` bytes at `linear`, translated for
-    /// writing, or nil when the operand crosses a page (then use `read`/`write`, which check
-    /// both pages; `probeWrite` has already faulted if either is not writable).
+    /// writing, or nil when the operand crosses a page or lies in a code frame (then use
+    /// `read`/`write`, which check both pages and note code writes; both pages have already
+    /// been checked for writability, so a fault has been raised if either is not writable).
     @inline(__always)
     func writablePointer(_ linear: UInt64, _ size: UInt8) throws(CPUEvent) -> UnsafeMutableRawPointer? {
         let e = tlb.write + SoftTLB.slot(linear)
-        if e.pointee.tag == (linear & ~0xFFF) | userTag, linear & 0xFFF <= 4096 - UInt64(size), let h = e.pointee.host {
+        if e.pointee.tag == hitTag(linear, size), let h = e.pointee.host {
             return h + Int(linear & 0xFFF)
         }
-        try probeWrite(linear, size, user: cpl == 3)
-        let e2 = tlb.write + SoftTLB.slot(linear)
-        if e2.pointee.tag == (linear & ~0xFFF) | userTag, linear & 0xFFF <= 4096 - UInt64(size), let h = e2.pointee.host {
-            return h + Int(linear & 0xFFF)
+        return try writablePointerSlow(linear, size, user: cpl == 3)
+    }
+
+    func writablePointerSlow(_ linear: UInt64, _ size: UInt8, user: Bool) throws(CPUEvent) -> UnsafeMutableRawPointer? {
+        let t = try fill(linear, access: .write, user: user)
+        let last = linear &+ UInt64(size) &- 1
+        if last & ~0xFFF != linear & ~0xFFF {
+            try fill(last & ~0xFFF, access: .write, user: user)
+            return nil
         }
-        return nil
+        // A code frame gets no writable TLB entry: its stores must reach `noteCodeWrite`.
+        if codeWatch.holdsCode(t.frame) { return nil }
+        return t.host + Int(linear & 0xFFF)
     }
 
     @inline(__always)
@@ -65,7 +82,12 @@ extension Interpreter {
     /// Translates and caches one page for `access`. Returns the translation.
     @discardableResult
     func fill(_ linear: UInt64, access: MemoryAccessKind, user: Bool) throws(CPUEvent) -> Translation {
-        let t = try walk(linear, access: access, user: user)
+        let t: Translation
+        if let cached = walkCached(linear, access: access, user: user) {
+            t = cached
+        } else {
+            t = try walkFull(linear, access: access, user: user)
+        }
         let tag = (linear & ~0xFFF) | (user ? 1 : 0)
         let i = SoftTLB.slot(linear)
         let entry = TLBEntry(tag: tag, host: t.host, frame: t.frame, global: t.global)
@@ -135,7 +157,7 @@ extension Interpreter {
     func noteCodeWrite(_ frame: UInt64) {
         if codeWatch.holdsCode(frame) {
             codeWatch.noteWrite(frame: frame)
-            codeWritten = true
+            endBlock()
         }
     }
 

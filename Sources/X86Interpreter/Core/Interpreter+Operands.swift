@@ -35,14 +35,10 @@ extension Interpreter {
     @inline(__always)
     func effectiveAddress(_ p: UnsafePointer<DecodedInstruction>) -> UInt64 {
         let d = p.pointee
-        var ea = d.displacement
-        if d.base < 16 {
-            ea &+= regs[Int(d.base)]
-        } else if d.base == DecodedInstruction.ripBase {
-            ea &+= rip &+ UInt64(d.length)
-        }
-        if d.index < 16 { ea &+= regs[Int(d.index)] &<< UInt64(d.scale) }
-        if d.addressSize == 4 { ea &= 0xFFFF_FFFF } else if d.addressSize == 2 { ea &= 0xFFFF }
+        // Absent registers read the zero slots 30 and 31 (see `regs`).
+        var ea = d.displacement &+ regs[Int(d.base & 31)] &+ (regs[Int(d.index & 31)] &<< UInt64(d.scale & 3))
+        if d.base == DecodedInstruction.ripBase { ea &+= rip &+ UInt64(d.length) }
+        if d.addressSize != 8 { ea &= d.addressSize == 4 ? 0xFFFF_FFFF : 0xFFFF }
         if d.segment != DecodedInstruction.noRegister { ea &+= segmentBase(d.segment) }
         return ea
     }

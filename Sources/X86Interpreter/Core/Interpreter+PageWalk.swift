@@ -1,17 +1,27 @@
 import GuestMemory
 import X86
 
-/// The result of a successful translation: the machine frame, its host pointer and whether
-/// the mapping may be cached as global.
+/// A one-entry paging-structure cache: the L1 table of the last 2 MiB region walked and the
+/// rights its upper levels grant, with the walk's settings (valid while the TLB generation is
+/// unchanged, and every change of CR0, CR4 or EFER flushes the TLB).
 struct WalkCache {
     /// Linear address >> 21 of the cached region, or ~0.
     var region: UInt64 = ~0
     var generation: UInt32 = 0
     /// Guest-physical address of the L1 table.
     var table: UInt64 = 0
+    /// Its host address when physical addresses are machine addresses (else nil: the p2m is
+    /// consulted on every walk).
+    var tableHost: UnsafeMutableRawPointer? = nil
+    /// Reserved bits of an L1 entry.
+    var reserved: UInt64 = 0
     var writable = false
     var user = false
     var noExecute = false
+    /// EFER.NXE, CR0.WP and CR4.PGE when the cache was filled.
+    var nxe = false
+    var writeProtect = false
+    var globalPages = false
 }
 
 struct Translation {
@@ -45,6 +55,12 @@ extension Interpreter {
     /// privilege, checking reserved bits and permissions and setting accessed/dirty bits.
     /// Throws #PF with the architectural error code, #GP for non-canonical addresses.
     func walk(_ linear: UInt64, access: MemoryAccessKind, user: Bool) throws(CPUEvent) -> Translation {
+        if let t = walkCached(linear, access: access, user: user) { return t }
+        return try walkFull(linear, access: access, user: user)
+    }
+
+    /// The walk without the paging-structure cache's shortcut (see `walk`).
+    func walkFull(_ linear: UInt64, access: MemoryAccessKind, user: Bool) throws(CPUEvent) -> Translation {
         guard isCanonical(linear) else { throw .fault(.generalProtection(0)) }
         let isWrite = access == .write
         var code: PageFaultErrorCode = []
@@ -112,8 +128,11 @@ extension Interpreter {
             table = entry & PTE.addressMask
             level -= 1
             if level == 1 {
-                walkCache = WalkCache(region: linear >> 21, generation: tlb.generation, table: table,
-                                      writable: writable, user: userOK, noExecute: noExec)
+                let tableHost = identityTranslation ? ram.pointer(to: table >> 12) : nil
+                walkCache = WalkCache(
+                    region: linear >> 21, generation: tlb.generation, table: table, tableHost: tableHost,
+                    reserved: reserved, writable: writable, user: userOK, noExecute: noExec, nxe: nxe,
+                    writeProtect: arch.cr0.contains(.writeProtect), globalPages: arch.cr4.contains(.pageGlobalEnable))
             }
         }
         // Permissions (SDM 4.6): user accesses need U/S everywhere; writes need R/W unless a
@@ -148,5 +167,30 @@ extension Interpreter {
         let global = leaf & PTE.global != 0 && arch.cr4.contains(.pageGlobalEnable)
         let effectiveWritable = writable || (!user && !arch.cr0.contains(.writeProtect))
         return Translation(frame: frame, host: host, global: global, writable: effectiveWritable)
+    }
+
+    /// The common case of a walk, from the paging-structure cache with nothing to update: the
+    /// L1 entry is present with no reserved bits, already accessed (and dirty for a write),
+    /// and grants the access. Returns nil for everything else (the full walk decides).
+    @inline(always)
+    func walkCached(_ linear: UInt64, access: MemoryAccessKind, user: Bool) -> Translation? {
+        guard walkCache.region == linear >> 21, walkCache.generation == tlb.generation,
+            let table = walkCache.tableHost
+        else { return nil }
+        let c = walkCache
+        let entry = (table + Int((linear >> 12) & 511) * 8).load(as: UInt64.self)
+        let isWrite = access == .write
+        let needed = PTE.present | PTE.accessed | (isWrite ? PTE.dirty : 0)
+        guard entry & needed == needed, entry & c.reserved == 0 else { return nil }
+        if user && !(c.user && entry & PTE.user != 0) { return nil }
+        let writable = c.writable && entry & PTE.writable != 0
+        if isWrite && !writable && (user || c.writeProtect) { return nil }
+        if access == .execute && (c.noExecute || (c.nxe && entry & PTE.noExecute != 0)) { return nil }
+        // Identity translation (tableHost is set only then): the frame is a machine frame.
+        let frame = (entry & PTE.addressMask) >> 12
+        guard let host = ram.pointer(to: frame) else { return nil }
+        return Translation(
+            frame: frame, host: host, global: entry & PTE.global != 0 && c.globalPages,
+            writable: writable || (!user && !c.writeProtect))
     }
 }

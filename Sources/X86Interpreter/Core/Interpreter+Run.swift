@@ -64,6 +64,11 @@ extension Interpreter {
         return .budgetExhausted
     }
 
+    /// Stops the current block after the instruction being executed: a store hit a frame
+    /// holding decoded code (the block may be stale), or a conditional branch inside the
+    /// block was taken.
+    @inline(__always) func endBlock() { blockEnd = 0 }
+
     /// Retires `n` instructions. A shadow STI or MOV SS just opened (they end their blocks, so
     /// they are the last of the `n`) now lasts exactly one more instruction.
     @inline(__always)
@@ -78,55 +83,59 @@ extension Interpreter {
     func runBlocks(_ remaining: inout Int) throws(CPUEvent) {
         guard var block = try lookupBlock(&remaining) else { return }
         while true {
-            let count = Int(block.pointee.count)
-            let n = min(count, remaining)
-            let base = blocks.arena + Int(block.pointee.start)
-            codeWritten = false
-            var i = 0
+            // Blocks hold at least one instruction and `remaining` is positive here.
+            guard let base = block.pointee.first else { return }
+            blockEnd = UInt(bitPattern: base + min(Int(block.pointee.count), remaining))
+            var p = base
             do throws(CPUEvent) {
-                while i < n {
-                    try execute(UnsafePointer(base + i))
-                    i += 1
-                    if codeWritten { break }
-                }
+                repeat {
+                    try execute(UnsafePointer(p))
+                    p += 1
+                } while UInt(bitPattern: p) < blockEnd
             } catch {
-                retireInstructions(i)
-                remaining -= i
+                let done = Self.count(from: base, to: p)
+                retireInstructions(done)
+                remaining &-= done
                 throw error
             }
-            retireInstructions(i)
-            remaining -= i
-            guard i == count, remaining > 0, pendingEvents.isEmpty, !exitRequested.load(ordering: .relaxed) else { return }
+            let done = Self.count(from: base, to: p)
+            retireInstructions(done)
+            remaining &-= done
+            // A block cut short by the budget leaves `remaining` at zero.
+            guard remaining > 0, pendingEvents.isEmpty, !exitRequested.load(ordering: .relaxed) else { return }
             // Follow a remembered link if it is still valid, else look up and remember.
-            let generation = tlb.generation
-            if let next = linkedSuccessor(of: block, generation: generation) {
+            if let next = linkedSuccessor(of: block) {
                 block = next
                 continue
             }
             guard let next = try lookupBlock(&remaining) else { return }
-            let link = BlockLink(rip: rip, key: next.pointee.key, slot: Int32(next - blocks.table), generation: generation)
+            let link = BlockLink(rip: rip, generation: tlb.generation, target: next)
             if block.pointee.nextLink == 0 { block.pointee.links.0 = link } else { block.pointee.links.1 = link }
             block.pointee.nextLink ^= 1
             block = next
         }
     }
 
+    /// Instructions between two arena pointers (`p >= base`), without a signed division.
     @inline(__always)
-    func linkedSuccessor(of block: UnsafeMutablePointer<DecodedBlock>, generation: UInt32) -> UnsafeMutablePointer<DecodedBlock>? {
-        let links = block.pointee.links
-        let link: BlockLink
-        if links.0.rip == rip && links.0.generation == generation {
-            link = links.0
-        } else if links.1.rip == rip && links.1.generation == generation {
-            link = links.1
+    static func count(from base: UnsafeMutablePointer<DecodedInstruction>, to p: UnsafeMutablePointer<DecodedInstruction>) -> Int {
+        Int(bitPattern: (UInt(bitPattern: p) &- UInt(bitPattern: base)) / UInt(MemoryLayout<DecodedInstruction>.stride))
+    }
+
+    @inline(__always)
+    func linkedSuccessor(of block: UnsafeMutablePointer<DecodedBlock>) -> UnsafeMutablePointer<DecodedBlock>? {
+        let generation = tlb.generation
+        let target: UnsafeMutablePointer<DecodedBlock>?
+        if block.pointee.links.0.rip == rip && block.pointee.links.0.generation == generation {
+            target = block.pointee.links.0.target
+        } else if block.pointee.links.1.rip == rip && block.pointee.links.1.generation == generation {
+            target = block.pointee.links.1.target
         } else {
             return nil
         }
-        let candidate = blocks.table + Int(link.slot)
-        guard candidate.pointee.key == link.key,
-            candidate.pointee.version == codeWatch.version(candidate.pointee.frame)
-        else { return nil }
-        return candidate
+        // Another vCPU may have written the code since.
+        guard let target, target.pointee.version == codeWatch.version(target.pointee.frame) else { return nil }
+        return target
     }
 
     /// Finds (decoding if needed) the block at RIP. Returns nil after executing an
@@ -196,10 +205,13 @@ extension Interpreter {
             blocks.arena[start + count] = d
             count += 1
             offset += Int(d.length)
-            if d.flags.contains(.endsBlock) || d.op == .invalid { break }
+            // A conditional branch continues the block (a side exit when taken).
+            if d.flags.contains(.endsBlock) && !d.isConditionalJump || d.op == .invalid { break }
         }
         blocks.commit(count: count)
-        block.pointee = DecodedBlock(key: key, start: Int32(start), count: Int32(count), frame: frame, version: version)
+        block.pointee = DecodedBlock(key: key, first: blocks.arena + start, count: Int32(count), version: version, frame: frame)
+        // The slot may have held another block (or the arena was flushed): links to it die.
+        tlb.bumpGeneration()
         return true
     }
 }

@@ -18,7 +18,9 @@ public final class Interpreter: VirtualCPU {
     let translation: any PhysicalTranslation
     /// Physical addresses are machine addresses (no p2m lookup on TLB fill).
     let identityTranslation: Bool
-    /// The sixteen general registers.
+    /// The sixteen general registers, then 16 slots that stay zero: an absent base or index
+    /// register (`DecodedInstruction.noRegister`, `ripBase`) masked with 31 reads one of them,
+    /// so address computation needs no branch per component.
     let regs: UnsafeMutablePointer<UInt64>
     var rip: UInt64 = 0
     /// RFLAGS; its status bits are current only while `lazy.op == .none`.
@@ -38,8 +40,10 @@ public final class Interpreter: VirtualCPU {
     var walkCache = WalkCache()
     let blocks = BlockCache()
     var seenCodeEpoch: UInt32 = 0
-    /// Set when a store hit a frame holding decoded code: the current block may be stale.
-    var codeWritten = false
+    /// Address just past the last instruction the current block may still run; `endBlock()`
+    /// zeroes it to stop after the current instruction (one compare per instruction serves
+    /// both the block's end and these stops).
+    var blockEnd: UInt = 0
     /// Set from any thread by `requestExit`; read once per block by the run loop.
     let exitRequested = Atomic<Bool>(false)
     public var intercepts = InterceptControls()
@@ -57,8 +61,8 @@ public final class Interpreter: VirtualCPU {
         codeWatch = memory.codeWatch.view
         self.translation = translation
         identityTranslation = translation is IdentityTranslation
-        regs = .allocate(capacity: 16)
-        regs.initialize(repeating: 0, count: 16)
+        regs = .allocate(capacity: 32)
+        regs.initialize(repeating: 0, count: 32)
         seenCodeEpoch = codeWatch.markEpoch
         loadState(arch)
     }

@@ -9,16 +9,30 @@ enum FlagOp: UInt8 {
     case inc, dec
 }
 
-/// The operands and result of the last flag-setting operation (Bochs-style lazy flags).
-/// `size` is in bytes; `result`, `a` and `b` are masked to it.
+/// The first operand and result of the last flag-setting operation (Bochs-style lazy flags).
+/// `size` is in bytes; `result` and `a` are masked to it. The second operand is not stored:
+/// it follows from them (`b`), which saves a store on every arithmetic instruction.
 struct LazyFlags {
     var op: FlagOp = .none
     var size: UInt8 = 8
     var result: UInt64 = 0
     var a: UInt64 = 0
-    var b: UInt64 = 0
     /// Carry-in for ADC/SBB; the preserved CF for INC/DEC.
     var carryIn: UInt64 = 0
+
+    /// The second operand: ADD r = a+b(+c), SUB r = a-b(-c), INC/DEC b = 1 (NEG records
+    /// a = 0, so b is the negated value). Meaningless for `.logic` and `.none`.
+    @inline(__always) var b: UInt64 {
+        let m = sizeMask(size)
+        switch op {
+        case .add: return (result &- a) & m
+        case .adc: return (result &- a &- carryIn) & m
+        case .sub: return (a &- result) & m
+        case .sbb: return (a &- result &- carryIn) & m
+        case .inc, .dec: return 1
+        case .logic, .none: return 0
+        }
+    }
 }
 
 @inline(__always) func sizeMask(_ size: UInt8) -> UInt64 {

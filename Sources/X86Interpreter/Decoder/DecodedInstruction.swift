@@ -25,6 +25,9 @@ struct DecodedInstruction {
 
     static let noRegister: UInt8 = 0xFF
     static let ripBase: UInt8 = 0xFE
+
+    /// Jcc in any of its decoded forms (they may sit inside a block: see `DecodedBlock`).
+    var isConditionalJump: Bool { op == .jcc || op == .jz || op == .jc }
 }
 
 struct InstructionFlags: OptionSet {

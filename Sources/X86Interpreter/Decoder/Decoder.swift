@@ -229,24 +229,6 @@ struct Decoder {
         return d
     }
 
-    /// Rewrites register-only forms of the hottest instructions into dedicated operations
-    /// with the destination in `rm`, so the executor's common path has no form decisions.
-    private func specialize(_ d: inout DecodedInstruction) {
-        guard !d.flags.contains(.memory) else { return }
-        switch d.op {
-        case .alu where d.flags.contains(.sourceImmediate):
-            d.op = .aluRegImm
-            d.immediate &= sizeMask(d.size)
-        case .alu:
-            d.op = .aluRegReg
-            if d.flags.contains(.regIsDestination) { swap(&d.reg, &d.rm) }
-        case .incDec:
-            d.op = .incDecReg
-        default:
-            break
-        }
-    }
-
     /// Encodings whose opcode exists but whose ModRM or prefixes make them undefined (#UD).
     private func rejectInvalidForms(_ d: inout DecodedInstruction, opcode: UInt8, twoByte: Bool, modrm: UInt8, opsizePrefix: Bool, rep: UInt8) {
         let isMemory = d.flags.contains(.memory)

@@ -8,6 +8,28 @@ enum Op: UInt8 {
     /// Register-only specialisations made by the decoder for the hot loop:
     /// `aluRegReg` computes rm ← rm op reg, `aluRegImm` rm ← rm op imm, `incDecReg` rm ± 1.
     case aluRegReg, aluRegImm, incDecReg
+    /// Further specialisations of `aluRegReg`/`aluRegImm`/`incDecReg` for 64- and 32-bit
+    /// operands (the executor's hottest cases, each handled without further switches).
+    case add64RR, or64RR, and64RR, sub64RR, xor64RR, cmp64RR
+    case add64RI, or64RI, and64RI, sub64RI, xor64RI, cmp64RI
+    case add32RR, or32RR, and32RR, sub32RR, xor32RR, cmp32RR
+    case add32RI, or32RI, and32RI, sub32RI, xor32RI, cmp32RI
+    case inc64, dec64, inc32, dec32
+    /// JZ/JNZ (sub 4 or 5): the commonest conditional branch, tested without the
+    /// general condition switch.
+    case jz
+    /// JB/JAE (sub 2 or 3).
+    case jc
+    /// MOV r, r (destination in rm) and MOV r, imm (immediate masked to the size) with 64- or
+    /// 32-bit operands.
+    case movRR64, movRR32, movRImm
+    /// Memory forms with 64- or 32-bit operands, a 64-bit address and no segment override
+    /// (nor LOCK): MOV r, m / MOV m, r / MOV m, imm; ALU m, r / ALU m, imm (sub = ALU kind,
+    /// not ADC/SBB); ALU r, m.
+    case load64, load32, store64, store32, storeImm64, storeImm32
+    case aluMem64, aluMem32, aluMemImm64, aluMemImm32, aluLoad64, aluLoad32
+    /// PUSH r64 / POP r64.
+    case pushReg64, popReg64
     case test
     /// sub 0 = INC, 1 = DEC.
     case incDec

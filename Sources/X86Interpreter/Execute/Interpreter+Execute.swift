@@ -7,13 +7,70 @@ extension Interpreter {
     @inline(__always)
     func execute(_ p: UnsafePointer<DecodedInstruction>) throws(CPUEvent) {
         switch p.pointee.op {
+        case .add64RR: fastALU(p, .add, wide: true, immediate: false)
+        case .or64RR: fastALU(p, .or, wide: true, immediate: false)
+        case .and64RR: fastALU(p, .and, wide: true, immediate: false)
+        case .sub64RR: fastALU(p, .sub, wide: true, immediate: false)
+        case .xor64RR: fastALU(p, .xor, wide: true, immediate: false)
+        case .cmp64RR: fastALU(p, .cmp, wide: true, immediate: false)
+        case .add64RI: fastALU(p, .add, wide: true, immediate: true)
+        case .or64RI: fastALU(p, .or, wide: true, immediate: true)
+        case .and64RI: fastALU(p, .and, wide: true, immediate: true)
+        case .sub64RI: fastALU(p, .sub, wide: true, immediate: true)
+        case .xor64RI: fastALU(p, .xor, wide: true, immediate: true)
+        case .cmp64RI: fastALU(p, .cmp, wide: true, immediate: true)
+        case .add32RR: fastALU(p, .add, wide: false, immediate: false)
+        case .or32RR: fastALU(p, .or, wide: false, immediate: false)
+        case .and32RR: fastALU(p, .and, wide: false, immediate: false)
+        case .sub32RR: fastALU(p, .sub, wide: false, immediate: false)
+        case .xor32RR: fastALU(p, .xor, wide: false, immediate: false)
+        case .cmp32RR: fastALU(p, .cmp, wide: false, immediate: false)
+        case .add32RI: fastALU(p, .add, wide: false, immediate: true)
+        case .or32RI: fastALU(p, .or, wide: false, immediate: true)
+        case .and32RI: fastALU(p, .and, wide: false, immediate: true)
+        case .sub32RI: fastALU(p, .sub, wide: false, immediate: true)
+        case .xor32RI: fastALU(p, .xor, wide: false, immediate: true)
+        case .cmp32RI: fastALU(p, .cmp, wide: false, immediate: true)
+        case .inc64: fastIncDec(p, decrement: false, wide: true)
+        case .dec64: fastIncDec(p, decrement: true, wide: true)
+        case .inc32: fastIncDec(p, decrement: false, wide: false)
+        case .dec32: fastIncDec(p, decrement: true, wide: false)
+        case .jz:
+            fastJZ(p)
+            return
+        case .jc:
+            fastJC(p)
+            return
+        case .movRR64: regs[Int(p.pointee.rm & 15)] = regs[Int(p.pointee.reg & 15)]
+        case .movRR32: regs[Int(p.pointee.rm & 15)] = regs[Int(p.pointee.reg & 15)] & 0xFFFF_FFFF
+        case .movRImm: regs[Int(p.pointee.rm & 15)] = p.pointee.immediate
+        case .load64: try fastLoad(p, wide: true)
+        case .load32: try fastLoad(p, wide: false)
+        case .store64: try fastStore(p, wide: true, immediate: false)
+        case .store32: try fastStore(p, wide: false, immediate: false)
+        case .storeImm64: try fastStore(p, wide: true, immediate: true)
+        case .storeImm32: try fastStore(p, wide: false, immediate: true)
+        case .aluMem64: try fastALUMemory(p, wide: true, immediate: false)
+        case .aluMem32: try fastALUMemory(p, wide: false, immediate: false)
+        case .aluMemImm64: try fastALUMemory(p, wide: true, immediate: true)
+        case .aluMemImm32: try fastALUMemory(p, wide: false, immediate: true)
+        case .aluLoad64: try fastALULoad(p, wide: true)
+        case .aluLoad32: try fastALULoad(p, wide: false)
+        case .pushReg64: try fastPush(p)
+        case .popReg64: try fastPop(p)
+        case .callRel where p.pointee.size == 8:
+            try fastCall(p)
+            return
+        case .ret where p.pointee.size == 8:
+            try fastReturn(p)
+            return
         case .aluRegReg: executeALURegister(p, immediate: false)
         case .aluRegImm: executeALURegister(p, immediate: true)
         case .incDecReg: executeIncDecRegister(p)
         case .alu: try executeALU(p)
         case .mov: try executeMov(p)
         case .jcc:
-            rip = condition(p.pointee.sub) ? nextRIP(p) &+ p.pointee.immediate : nextRIP(p)
+            conditionalJump(p, taken: condition(p.pointee.sub))
             return
         case .incDec: try executeIncDec(p)
         case .test: try executeTest(p)
