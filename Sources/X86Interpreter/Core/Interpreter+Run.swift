@@ -41,7 +41,9 @@ extension Interpreter {
                     tlb.flushWrites()
                     seenCodeEpoch = epoch
                 }
-                if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
+                if flagsBase & Self.TF != 0 {
+                    try runSingleStep(&remaining)
+                } else if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
                     // An interrupt waits only for the shadow: run exactly up to its end.
                     var slice = min(remaining, Int(clamping: interruptShadowEnd &- retiredInstructions))
                     let before = slice
@@ -96,7 +98,10 @@ extension Interpreter {
             }
             retireInstructions(i)
             remaining -= i
-            guard i == count, remaining > 0, pendingEvents.isEmpty, !exitRequested.load(ordering: .relaxed) else { return }
+            // POPF, IRET and SYSRET end their blocks: TF can only have become set here.
+            guard i == count, remaining > 0, pendingEvents.isEmpty, flagsBase & Self.TF == 0,
+                !exitRequested.load(ordering: .relaxed)
+            else { return }
             // Follow a remembered link if it is still valid, else look up and remember.
             let generation = tlb.generation
             if let next = linkedSuccessor(of: block, generation: generation) {
