@@ -40,8 +40,7 @@ import X86
         let target = TestMachine.codeBase + 0x100
         let m = try machine([0x48, 0xCF]) { $0[.rsp] = TestMachine.stackTop - 0x100 }
         m.write([0x90, 0xEB, 0xFE], at: target)
-        let frame: [UInt64] = [target, UInt64(SystemTables.kernelCode), 0x202, TestMachine.stackTop - 0x80, UInt64(SystemTables.kernelData)]
-        for (i, v) in frame.enumerated() { m.store64(v, at: TestMachine.stackTop - 0x100 + UInt64(i) * 8) }
+        m.writeIretFrame(at: TestMachine.stackTop - 0x100, target: target, rflags: 0x202)
         m.cpu.inject(InjectedEvent(vector: 0x41, kind: .externalInterrupt))
         #expect(m.run() == .hlt(length: 1))
         #expect(m.state.rip == SystemTables.handler(0x41))

@@ -125,6 +125,13 @@ extension TestMachine {
         (0..<count).map { load64(rsp + UInt64($0) * 8) ?? 0xDEAD }
     }
 
+    /// Writes a 64-bit IRET frame returning to kernel code at `target` with `rflags` at
+    /// `rsp` (the RSP the machine was set up with), the returned-to stack at stackTop - 0x80.
+    func writeIretFrame(at rsp: UInt64, target: UInt64, rflags: UInt64) {
+        let frame: [UInt64] = [target, UInt64(SystemTables.kernelCode), rflags, TestMachine.stackTop - 0x80, UInt64(SystemTables.kernelData)]
+        for (i, v) in frame.enumerated() { store64(v, at: rsp + UInt64(i) * 8) }
+    }
+
     /// Advances RIP past an intercepted instruction, as a hypervisor does.
     func skip(_ length: UInt8) {
         var s = state

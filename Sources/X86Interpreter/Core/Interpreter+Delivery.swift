@@ -40,6 +40,9 @@ extension Interpreter {
             do throws(CPUEvent) {
                 try deliver(vector: e.vector, errorCode: e.errorCode, source: .hardware,
                             returnRIP: rip, isFault: Self.isFaultClass(e.vector))
+                // The handler starts a new instruction stream: an STI or MOV SS shadow that
+                // covered the excepting instruction is over.
+                interruptShadowEnd = 0
                 return nil
             } catch {
                 switch error {

@@ -41,7 +41,9 @@ extension Interpreter {
                     tlb.flushWrites()
                     seenCodeEpoch = epoch
                 }
-                if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
+                if flagsBase & Self.TF != 0 {
+                    try runSingleStep(&remaining)
+                } else if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
                     // An interrupt waits only for the shadow: run exactly up to its end.
                     var slice = min(remaining, Int(clamping: interruptShadowEnd &- retiredInstructions))
                     let before = slice
@@ -101,8 +103,11 @@ extension Interpreter {
             let done = Self.count(from: base, to: p)
             retireInstructions(done)
             remaining &-= done
-            // A block cut short by the budget leaves `remaining` at zero.
-            guard remaining > 0, pendingEvents.isEmpty, !exitRequested.load(ordering: .relaxed) else { return }
+            // A block cut short by the budget leaves `remaining` at zero. POPF, IRET and
+            // SYSRET end their blocks: TF can only have become set there.
+            guard remaining > 0, pendingEvents.isEmpty, flagsBase & Self.TF == 0,
+                !exitRequested.load(ordering: .relaxed)
+            else { return }
             // Follow a remembered link if it is still valid, else look up and remember.
             if let next = linkedSuccessor(of: block) {
                 block = next

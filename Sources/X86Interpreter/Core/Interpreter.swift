@@ -53,6 +53,9 @@ public final class Interpreter: VirtualCPU {
     /// MOV/POP SS block them until the instruction after them has completed.
     var interruptShadowEnd: UInt64 = 0
     var decoder = Decoder(mode: .long64)
+    /// Work one execution of a REP string instruction may do (`stringWorkCap`, or 1 while
+    /// single-stepping: each iteration then traps).
+    var stringWorkLimit = Interpreter.stringWorkCap
 
     public init(memory: PhysicalMemory, translation: any PhysicalTranslation) {
         self.memory = memory

@@ -51,6 +51,11 @@ extension Interpreter {
         arch[.ss] = Self.flatSegment(selector: (base &+ 8) | 3, code: false, long: false, dpl: 3)
         loadCodeSegment(Self.flatSegment(selector: (to64 ? base &+ 16 : base) | 3, code: true, long: to64, dpl: 3))
         rip = target
+        // Unlike IRET, a SYSRET that sets TF traps right after itself, in user mode.
+        if flagsBase & Self.TF != 0 {
+            setDebugStatus(Self.dr6SingleStep)
+            throw .fault(X86Exception(vector: ExceptionVector.debug.rawValue))
+        }
     }
 
     /// IRET in 64-bit mode: pops RIP, CS, RFLAGS, RSP and SS (eight bytes each with REX.W,

@@ -57,14 +57,14 @@ extension Interpreter {
                     if asz == 4 { zeroExtendIdleRepRegisters(d.op) }
                     return .done
                 }
-                if work >= Self.stringWorkCap { return .more }
+                if work >= stringWorkLimit { return .more }
             }
             let rsi = reg(6, asz)
             let rdi = reg(7, asz)
             // Bulk path: forward MOVS/STOS within one page of each operand, in host memory.
             if repeated && !backward && asz == 8 && (d.op == .movs || d.op == .stos),
                 let n = try bulkMoveOrStore(d, count: count, source: sourceBase &+ rsi, destination: rdi,
-                    limit: UInt64(Self.stringWorkCap - work))
+                    limit: UInt64(stringWorkLimit - work))
             {
                 let bytes = n &* UInt64(size)
                 if d.op == .movs { setReg(6, asz, rsi &+ bytes) }
@@ -175,7 +175,7 @@ extension Interpreter {
             if repeated {
                 count = reg(1, asz)
                 if count == 0 { return .done }
-                if work >= Self.stringWorkCap { return .more }
+                if work >= stringWorkLimit { return .more }
             }
             if isWrite {
                 let rsi = reg(6, asz)

@@ -88,6 +88,17 @@ extension PVVCPU {
         case ExceptionVector.invalidOpcode.rawValue:
             if emulateForcedCPUID() { return }
             injectException(e.vector)
+        case ExceptionVector.debug.rawValue:
+            // Xen: do_debug — the CPU's DR6 status bits go into the guest's virtual DR6
+            // (what get_debugreg(6) returns), then the #DB is bounced.
+            var s = engine.state
+            if s.debugRegisters.count > 6 {
+                let status = s.debugRegisters[6] & 0x0000_E00F
+                pv.debugRegisters[6] |= status
+                s.debugRegisters[6] &= ~status
+                engine.state = s
+            }
+            injectException(e.vector)
         case ExceptionVector.pageFault.rawValue:
             if emulatePageTableWrite(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0) { return }
             if mapLDTShadowPage(faultAddress: e.faultAddress ?? 0) { return }
