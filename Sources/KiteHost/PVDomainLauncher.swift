@@ -95,6 +95,13 @@ public struct PVDomainLauncher {
             throw .kernel("\(kernelName): \(error)")
         }
         describe?("\(image.info)\n\(boot.layout)")
+        // Xen's toolstack: grant refs 0 and 1 let the console and xenstore backends map
+        // the two rings.
+        do {
+            try domain.seedToolstackGrants(console: boot.consoleMachineFrame, xenstore: boot.xenstoreMachineFrame)
+        } catch {
+            throw .hypervisor("cannot seed the console and xenstore grants: \(error)")
+        }
         do {
             try domain.boot(
                 rip: boot.rip, rsp: boot.rsp, startInfo: boot.rsi, topLevelTable: boot.topLevelPageTable,

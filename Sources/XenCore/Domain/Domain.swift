@@ -41,6 +41,9 @@ public final class Domain: @unchecked Sendable {
     let lifecycle = Mutex(Lifecycle())
     /// Event channels, per-vCPU timers and the hub link (Sources/XenCore/Events).
     let events = DomainEvents()
+    /// Grant table v1 and the maptrack of its foreign mappings (Sources/XenCore/Grants);
+    /// nil without `memory`.
+    public let grants: GrantTable?
 
     public init(
         id: DomainID, machine: PhysicalMemory, sharedInfoFrame: MachineFrame,
@@ -51,6 +54,7 @@ public final class Domain: @unchecked Sendable {
         self.id = id
         self.memory = memory
         descriptorPages = memory.flatMap { Self.makeDescriptorPages($0) }
+        grants = memory.map { GrantTable(memory: $0) }
         self.machine = machine
         self.sharedInfoFrame = sharedInfoFrame
         self.clock = clock

@@ -108,6 +108,8 @@ public final class Hypervisor: @unchecked Sendable {
     public func destroy(_ id: DomainID) -> ReleaseReport? {
         guard let domain = domains.withLock({ $0.removeValue(forKey: id) }) else { return nil }
         events.unregister(domain)
+        // Xen: gnttab_release_mappings — the grants this domain mapped go first.
+        domain.releaseGrantMappings()
         let bases = domain.vcpus.flatMap { [$0.pv.kernelBase, $0.pv.userBase].compactMap { $0 } }
         let descriptorFrames = domain.vcpus.flatMap { $0.pv.gdtFrames + Array($0.pv.ldtShadow.values) }
         let report = domain.memory?.release(vcpuBases: bases, descriptorPages: descriptorFrames)

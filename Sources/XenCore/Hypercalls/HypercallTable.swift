@@ -53,6 +53,7 @@ enum HypercallTable {
         Row(hypercall: .xenVersion, pv64: PVHypercalls.xenVersion),
         Row(hypercall: .consoleIO, pv64: PVHypercalls.consoleIO),
         Row(hypercall: .physdevOpCompat, pv64: PVHypercalls.physdevOpCompat),
+        Row(hypercall: .grantTableOp, pv64: PVHypercalls.grantTableOp),
         Row(hypercall: .vmAssist, pv64: PVHypercalls.vmAssist),
         Row(hypercall: .updateVAMappingOtherDomain, pv64: PVHypercalls.updateVAMappingOtherDomain),
         Row(hypercall: .iret, pv64: PVHypercalls.iret),

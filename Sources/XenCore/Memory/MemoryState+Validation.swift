@@ -87,6 +87,10 @@ extension MemoryState {
         guard e & PVEntry.present != 0 else { return }
         let mfn = PVEntry.frame(e)
         guard mfn < frameCount else { return }  // Xen: is_iomem_page
+        // Issue 4 seam: a foreign frame is a grant mapping the mapper removed itself; its
+        // vCPUs drop the translation before the references go (Xen: the page's TLB-flush
+        // timestamp makes the next type change or reuse flush every CPU that may hold it).
+        if frames[Int(mfn)].owner != l1Owner { typeWillChange(owner: l1Owner) }
         if e & PVEntry.writable != 0 {
             putPageType(mfn)
         } else {
