@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "XenCore", dependencies: ["XenABI", "GuestMemory", "X86", "XenControl"]),
         .target(name: "XenStore", dependencies: ["XenABI", "XenControl"]),
+        .target(name: "XenBackends", dependencies: ["XenABI", "GuestMemory", "XenControl", "XenStore"]),
         .systemLibrary(
             name: "CDecompress",
             providers: [.apt(["liblzma-dev", "zlib1g-dev", "libzstd-dev"])]),
@@ -40,7 +41,10 @@ let package = Package(
             dependencies: ["XenABI", "GuestMemory", "XenControl", "CDecompress"]),
         .target(
             name: "KiteHost",
-            dependencies: ["X86", "X86Interpreter", "GuestMemory", "XenABI", "XenControl", "XenCore", "Toolstack"]),
+            dependencies: [
+                "X86", "X86Interpreter", "GuestMemory", "XenABI", "XenControl", "XenCore", "Toolstack",
+                "XenStore", "XenBackends",
+            ]),
         .executableTarget(
             name: "Kite",
             dependencies: [
@@ -71,6 +75,8 @@ let package = Package(
         .testTarget(
             name: "ToolstackTests", dependencies: ["Toolstack", "XenABI", "XenControl", "GuestMemory", "CDecompress"]),
         .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "XenABI", "XenControl"]),
+        .testTarget(
+            name: "XenBackendsTests", dependencies: ["XenBackends", "XenStore", "XenABI", "XenControl", "GuestMemory"]),
         .testTarget(name: "PVGuestTests", dependencies: ["KiteHost", "XenABI", "XenControl"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]

@@ -1,0 +1,1 @@
+// The split-driver backends (being written).
