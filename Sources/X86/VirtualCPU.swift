@@ -37,6 +37,13 @@ public protocol VirtualCPU: AnyObject {
     var intercepts: InterceptControls { get set }
     /// Instructions retired since creation.
     var retiredInstructions: UInt64 { get }
+    /// One general register, without building the whole `state` (hypercall paths).
+    func register(_ r: GPR) -> UInt64
+    func setRegister(_ r: GPR, _ value: UInt64)
+    /// RIP alone, without building the whole `state`.
+    var instructionPointer: UInt64 { get set }
+    /// RFLAGS alone (read), without building the whole `state`.
+    var flagsRegister: UInt64 { get }
 
     /// Runs at most `budget` instructions.
     func run(budget: Int) -> VCPUExit
@@ -53,6 +60,17 @@ public protocol VirtualCPU: AnyObject {
     /// would for `access`, setting accessed/dirty bits. Used by the hypervisor to read
     /// hypercall arguments. Returns the machine address or the exception the access raises.
     func translate(_ linear: UInt64, for access: MemoryAccessKind, asUser: Bool) -> Result<MachineAddress, X86Exception>
+}
+
+/// Register access through `state` for engines that keep nothing faster.
+extension VirtualCPU {
+    public func register(_ r: GPR) -> UInt64 { state.gprs[r] }
+    public func setRegister(_ r: GPR, _ value: UInt64) { state.gprs[r] = value }
+    public var instructionPointer: UInt64 {
+        get { state.rip }
+        set { state.rip = newValue }
+    }
+    public var flagsRegister: UInt64 { state.rflags.rawValue }
 }
 
 /// Makes engines; XenCore receives one and never names a concrete engine.

@@ -111,6 +111,14 @@ public final class Interpreter: VirtualCPU {
         userTag = cpl == 3 ? 1 : 0
     }
 
+    public func register(_ r: GPR) -> UInt64 { regs[r.rawValue] }
+    public func setRegister(_ r: GPR, _ value: UInt64) { regs[r.rawValue] = value }
+    public var instructionPointer: UInt64 {
+        get { rip }
+        set { rip = newValue }
+    }
+    public var flagsRegister: UInt64 { rflags }
+
     public func flushTLB(_ scope: TLBFlush) {
         switch scope {
         case .all: tlb.flushAll()

@@ -96,31 +96,24 @@ extension PVVCPU {
     /// Xen: the 64-bit PV hypercall entry (`syscall` from guest kernel mode): number in rax,
     /// arguments in rdi, rsi, rdx, r10, r8, r9, result in rax.
     func performHypercall(instructionLength: UInt8) {
-        var s = engine.state
-        let number = s.gprs[.rax]
-        let args = HypercallArguments([s.gprs[.rdi], s.gprs[.rsi], s.gprs[.rdx], s.gprs[.r10], s.gprs[.r8], s.gprs[.r9]])
-        s.rip &+= UInt64(instructionLength)
+        // Register by register: the whole CPUState is not needed on this hot path.
+        let e = engine
+        let number = e.register(.rax)
+        let args = HypercallArguments([e.register(.rdi), e.register(.rsi), e.register(.rdx), e.register(.r10), e.register(.r8), e.register(.r9)])
+        let next = e.instructionPointer &+ UInt64(instructionLength)
+        e.instructionPointer = next
         // The SYSCALL instruction itself clobbers RCX and R11 (return RIP and RFLAGS); the
         // guest sees that after every hypercall, as on Xen (the hypercall page saves them).
-        s.gprs[.rcx] = s.rip
-        s.gprs[.r11] = s.rflags.rawValue
-        engine.state = s
-        let outcome = call(number, args)
-        switch outcome {
+        e.setRegister(.rcx, next)
+        e.setRegister(.r11, e.flagsRegister)
+        switch call(number, args) {
         case .value(let v):
-            engine.state.gprs[.rax] = v
+            e.setRegister(.rax, v)
         case .registersLoaded:
             break
-        case .preempted(let next):
-            var s = engine.state
-            s.rip &-= UInt64(instructionLength)
-            s.gprs[.rdi] = next[0]
-            s.gprs[.rsi] = next[1]
-            s.gprs[.rdx] = next[2]
-            s.gprs[.r10] = next[3]
-            s.gprs[.r8] = next[4]
-            s.gprs[.r9] = next[5]
-            engine.state = s
+        case .preempted(let more):
+            e.instructionPointer = e.instructionPointer &- UInt64(instructionLength)
+            for (i, r) in [GPR.rdi, .rsi, .rdx, .r10, .r8, .r9].enumerated() { e.setRegister(r, more[i]) }
         }
     }
 
