@@ -18,6 +18,12 @@ import XenControl
         return names.filter { $0.hasSuffix(".elf") && !$0.hasPrefix("bench-") }.map { String($0.dropLast(4)) }.sorted()
     }()
 
+    /// Kernels that test what Kite does not do yet, with the reason. They must still fail:
+    /// when one passes, the gap is closed and it leaves this list.
+    static let knownGaps: [String: String] = [
+        "debug_breakpoints": "Kite's CPU does not raise #DB for DR0-DR3 data breakpoints yet"
+    ]
+
     final class Console: Sendable {
         let bytes = Mutex<[UInt8]>([])
         var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
@@ -37,7 +43,11 @@ import XenControl
         ) { bytes in console.bytes.withLock { $0 += bytes } }
         let outcome = try launcher.launch()
         let verdict = console.text.split(separator: "\n").last { $0.hasPrefix("Test result:") }
-        #expect(verdict == "Test result: SUCCESS" || verdict == "Test result: SKIP", "\(name):\n\(console.text)")
+        if let gap = Self.knownGaps[name] {
+            #expect(verdict == "Test result: FAILURE", "\(name) passes now (\(gap)): remove it from knownGaps")
+        } else {
+            #expect(verdict == "Test result: SUCCESS" || verdict == "Test result: SKIP", "\(name):\n\(console.text)")
+        }
         #expect(outcome.reason == .poweroff, "\(name): \(String(describing: outcome.crashReason))")
         #expect(outcome.leakedFrames == 0)
     }

@@ -81,8 +81,8 @@ extension PVVCPU {
             pv.debugRegisters[6] = (value | 0xFFFF_0FF0) & 0xFFFF_EFFF
         case 5, 7:
             guard value >> 32 == 0 else { throw .EINVAL }
-            var v = (value | 0x400) & 0xFFFF_23FF
-            v &= ~(UInt64(1) << 11)
+            // Xen: x86_adj_dr7_rsvd — bit 10 reads as one; bits 12, 14, 15 and (no RTM) 11 as zero.
+            let v = (value | 0x400) & 0xFFFF_2FFF & ~(UInt64(1) << 11)
             guard v & (1 << 13) == 0 else { throw .EPERM }  // GD
             if v & 0xFF != 0 {
                 for bp in 0..<4 where (v >> (16 + 4 * UInt64(bp))) & 3 == 2 {

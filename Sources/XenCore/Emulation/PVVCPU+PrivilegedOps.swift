@@ -67,8 +67,12 @@ extension PVVCPU {
 
     private var gp: EmulationResult { .fault(vector: ExceptionVector.generalProtection.rawValue, code: 0) }
 
-    /// Xen: iopl_ok() — the virtual IOPL must cover the guest's mode (kernel = ring 1).
-    private var ioPrivileged: Bool { pv.virtualIOPL >= (pv.kernelMode ? 1 : 3) }
+    /// Xen: iopl_ok() — the virtual IOPL must cover the guest's mode: the guest kernel counts
+    /// as ring 1, or as ring 0 with VMASST_TYPE_architectural_iopl.
+    private var ioPrivileged: Bool {
+        let cpl: UInt8 = pv.kernelMode ? (domain.isAssistEnabled(VMAssist.architecturalIOPL) ? 0 : 1) : 3
+        return pv.virtualIOPL >= cpl
+    }
 
     private func emulate(_ instruction: PrivilegedInstruction) -> EmulationResult {
         var s = engine.state

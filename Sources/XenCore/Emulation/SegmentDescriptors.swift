@@ -36,12 +36,10 @@ enum SegmentDescriptors {
         return UInt64(a) | UInt64(b) << 32
     }
 
-    /// Xen: guest_gate_selector_okay() — a call gate may only target the guest's own
-    /// descriptors or Xen's flat ring-3 code selectors.
+    /// Xen: guest_gate_selector_okay() (asm/desc.h) — a call gate may target the guest's own
+    /// GDT entries, any LDT selector, or exactly FLAT_KERNEL_CS for a 64-bit guest.
     static func guestGateSelectorOkay(_ selector: UInt16) -> Bool {
-        let index = Int(selector >> 3)
-        if index < FlatSelector.firstReservedGDTEntry { return true }
-        return selector | 3 == FlatSelector.code64 || selector | 3 == FlatSelector.code32
+        Int(selector >> 3) < FlatSelector.firstReservedGDTEntry || selector == FlatSelector.code64 || selector & 4 != 0
     }
 
     /// Xen's reserved GDT entries as 64-bit PV guests see them, by selector (xen-abi §2.10).

@@ -13,12 +13,14 @@ extension PVHypercalls {
         }
         let cs = UInt16(truncatingIfNeeded: f.u64(IretContextLayout.cs)) | 3
         let ss = UInt16(truncatingIfNeeded: f.u64(IretContextLayout.ss)) | 3
-        guard let code = vcpu.segment(for: cs, asCode: true), let stack = vcpu.segment(for: ss, asCode: false) else {
-            // The return to the guest would fault on its own selectors: Xen bounces to the
-            // failsafe callback (or crashes a guest that has none).
-            vcpu.bounceFailsafe(reason: "iret to 0x\(String(cs, radix: 16)):0x\(String(ss, radix: 16))")
-            return .registersLoaded
-        }
+        // A selector that would not load: Xen's return to the guest faults and the guest
+        // gets #GP(selector) at the iret target (x86_64/entry.S). The bounce frame records
+        // the selectors do_iret stored; the descriptor caches never reach guest code.
+        let loadedCode = vcpu.segment(for: cs, asCode: true)
+        let loadedStack = vcpu.segment(for: ss, asCode: false)
+        let faultingSelector: UInt16? = loadedCode == nil ? cs : (loadedStack == nil ? ss : nil)
+        let code = loadedCode ?? .longCode(selector: cs, dpl: 3)
+        let stack = loadedStack ?? .flatData(selector: ss, dpl: 3)
         if f.u64(IretContextLayout.cs) & 3 == 3 && vcpu.pv.kernelMode {
             guard vcpu.pv.userBase != nil else {
                 vcpu.domain.crash("iret to user mode without a user page table")
@@ -50,6 +52,9 @@ extension PVHypercalls {
         }
         vcpu.engine.state = s
         vcpu.upcallMask = frameFlags & RFlags.interrupt.rawValue != 0 ? 0 : 1
+        if let faultingSelector {
+            vcpu.injectException(ExceptionVector.generalProtection.rawValue, errorCode: UInt32(faultingSelector & 0xFFFC))
+        }
         return .registersLoaded
     }
 }
@@ -88,18 +93,5 @@ extension PVVCPU {
         case FlatSelector.data: return .flatData(selector: selector, dpl: 3)
         default: return nil
         }
-    }
-
-    /// Xen: the failsafe callback — entered when returning to the guest would fault on its
-    /// segment selectors, with a frame of RCX, R11, DS, ES, FS, GS, RIP, CS, RFLAGS, RSP, SS
-    /// (xen-abi §5.4). Without one the domain is crashed.
-    func bounceFailsafe(reason: String) {
-        guard pv.failsafeCallback != 0 else {
-            domain.crash("\(reason) faults and no failsafe callback is registered")
-            return
-        }
-        let s = engine.state
-        let selectors: [UInt64] = [SegmentRegister.ds, .es, .fs, .gs].map { UInt64(s[$0].selector) }
-        bounce(TrapBounce(handler: pv.failsafeCallback, errorCode: nil, masksEvents: pv.failsafeMasksEvents, extraWords: selectors))
     }
 }

@@ -94,10 +94,18 @@ extension PVHypercalls {
             guard isCanonical(base) else { throw .EINVAL }
             if vcpu.pv.kernelMode { s.segments[gs].base = base } else { vcpu.pv.inactiveGSBase = base }
         case .gsUserSelector:
-            // Loads the user %gs selector. Only the NUL selector (base 0) can be loaded until
-            // guest GDTs exist; Xen's own fault path loads NUL too ("errors NUL the selector").
-            s.segments[gs].selector = 0
-            if vcpu.pv.kernelMode { vcpu.pv.inactiveGSBase = 0 } else { s.segments[gs].base = 0 }
+            // Loads the user %gs selector (RPL 3) and the base of its descriptor; a selector
+            // that would fault loads NUL instead, as Xen's fixup does.
+            var selector = UInt16(truncatingIfNeeded: base)
+            if selector > 3 { selector |= 3 }
+            var userBase: UInt64 = 0
+            if selector > 3, let segment = vcpu.segment(for: selector, asCode: false) {
+                userBase = segment.base
+            } else {
+                selector = 0
+            }
+            s.segments[gs].selector = selector
+            if vcpu.pv.kernelMode { vcpu.pv.inactiveGSBase = userBase } else { s.segments[gs].base = userBase }
         case nil:
             throw .EINVAL
         }

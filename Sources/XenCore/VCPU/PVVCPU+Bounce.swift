@@ -8,8 +8,6 @@ struct TrapBounce {
     var errorCode: UInt32?
     /// Xen: TBF_INTERRUPT — set vcpu_info.evtchn_upcall_mask on entry.
     var masksEvents: Bool
-    /// Words placed between R11 and the error code (the failsafe frame's DS, ES, FS, GS).
-    var extraWords: [UInt64] = []
 }
 
 /// Delivery into the guest kernel: Xen's create_bounce_frame for 64-bit PV guests
@@ -52,7 +50,7 @@ extension PVVCPU {
         if domain.isAssistEnabled(VMAssist.architecturalIOPL) { rflags |= UInt64(pv.virtualIOPL) << 12 }
 
         // Lowest address first: RCX, R11, [error code], RIP, CS|mask<<32, RFLAGS, RSP, SS.
-        var words: [UInt64] = [interrupted.gprs[.rcx], interrupted.gprs[.r11]] + tb.extraWords
+        var words: [UInt64] = [interrupted.gprs[.rcx], interrupted.gprs[.r11]]
         if let code = tb.errorCode { words.append(UInt64(code)) }
         words += [
             interrupted.rip, frameCS | UInt64(savedMask) << 32, rflags,

@@ -101,6 +101,13 @@ extension PVVCPU {
         engine.flushTLB(.all)
     }
 
+    /// The guest LDT address behind a shadow-LDT address of this vCPU, if it is one.
+    func guestLDTAddress(forShadow address: UInt64) -> UInt64? {
+        let area = DomainMemory.perDomainAddress(page: descriptorAreaFirstPage + Self.ldtFirstPage)
+        guard address >= area, address - area < 16 * 4096 else { return nil }
+        return pv.ldtBase &+ (address - area)
+    }
+
     /// A #PF inside this vCPU's LDT area: map the guest's LDT page there, as Xen's
     /// pv_map_ldt_shadow_page does, and let the instruction run again.
     func mapLDTShadowPage(faultAddress: UInt64) -> Bool {

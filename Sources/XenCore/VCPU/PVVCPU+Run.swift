@@ -102,7 +102,9 @@ extension PVVCPU {
         case ExceptionVector.pageFault.rawValue:
             if emulatePageTableWrite(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0) { return }
             if mapLDTShadowPage(faultAddress: e.faultAddress ?? 0) { return }
-            injectPageFault(address: e.faultAddress ?? 0, errorCode: e.errorCode ?? 0)
+            // Xen: handle_ldt_mapping_fault — a fault in the shadow LDT is reported at the
+            // guest's own LDT address.
+            injectPageFault(address: guestLDTAddress(forShadow: e.faultAddress ?? 0) ?? e.faultAddress ?? 0, errorCode: e.errorCode ?? 0)
         default:
             injectException(e.vector, errorCode: e.errorCode)
         }
@@ -137,6 +139,10 @@ extension PVVCPU {
         s.rip &+= UInt64(instructionLength)
         s.gprs[.rcx] = s.rip
         s.gprs[.r11] = s.rflags.rawValue
+        // Xen's lstar_enter records FLAT_KERNEL_CS64/FLAT_KERNEL_SS in the frame (what
+        // SYSCALL loads from Xen's MSR_STAR), not the user's own selectors.
+        s.segments[SegmentRegister.cs.rawValue] = .longCode(selector: FlatSelector.code64, dpl: 3)
+        s.segments[SegmentRegister.ss.rawValue] = .flatData(selector: FlatSelector.data, dpl: 3)
         engine.state = s
         guard bounce(TrapBounce(handler: pv.syscallCallback, errorCode: nil, masksEvents: pv.syscallMasksEvents)) else { return }
         engine.state.rflags.remove(.direction)
