@@ -11,7 +11,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Boot a 64-bit PV Xen kernel, or run a freestanding 64-bit flat binary, on Kite's CPU.",
         discussion: """
-            With --kernel (or neither option: then the PV demo guest \(RunCommand.defaultKernel)), Kite builds a paravirtualized domain the way Xen's toolstack does (ELF or bzImage with Xen notes; memory, start_info, initial page tables) and boots it; the guest's console (console_io) goes to standard output, a summary to standard error, and kite exits with the guest's shutdown reason: 0 poweroff, 1 reboot, 2 suspend, 3 crash, 4 watchdog, 5 soft reset; 125 when the instruction limit stopped it.
+            With --kernel (or neither option: then the PV demo guest \(RunCommand.defaultKernel)), Kite builds a paravirtualized domain the way Xen's toolstack does (ELF or bzImage with Xen notes; memory, start_info, initial page tables) and boots it; the guest's console (console_io and the PV console ring, hvc0) goes to standard output, standard input goes to the console ring, a summary to standard error, and kite exits with the guest's shutdown reason: 0 poweroff, 1 reboot, 2 suspend, 3 crash, 4 watchdog, 5 soft reset; 125 when the instruction limit stopped it.
 
             With --image, a freestanding flat binary is loaded and entered at 0x100000 in 64-bit mode at CPL 0, with identity page tables over all of memory and RSP at the top of memory. The guest prints by writing bytes to I/O port 0xE9 and ends the run by writing its exit code to port 0xF4 (or by executing HLT, which counts as exit code 0).
 
@@ -119,6 +119,10 @@ struct RunCommand: ParsableCommand {
         if verbose {
             launcher.describe = { FileHandle.standardError.write(Data("kite: \($0)\n".utf8)) }
         }
+        // The PV console ring (Linux's hvc0) streams to standard output with console_io's
+        // output (the launcher's default); standard input is typed into it.
+        launcher.consoleInputReady = { $0.feedStandardInput() }
+        launcher.serviceLog = { FileHandle.standardError.write(Data("kite: \($0)\n".utf8)) }
         let o: PVDomainLauncher.Outcome
         do { o = try launcher.launch() } catch { throw RunError(error.description) }
         console.flush()

@@ -7,8 +7,9 @@ import XenControl
 import XenCore
 
 /// Boots a 64-bit PV kernel the way `xl create` and the domain builder would, on Kite's own
-/// CPU: machine memory, one domain, the builder's layout, xenstore and console ports, vCPU 0
-/// started at the entry point, one host thread per vCPU until the domain shuts down.
+/// CPU: machine memory, one domain, the builder's layout, xenstore and console ports, the
+/// dom0 services (the xenstore layout and ring, the PV console backend: `PVDomainServices`),
+/// vCPU 0 started at the entry point, one host thread per vCPU until the domain shuts down.
 /// Shared by `kite run --kernel`, `kite-bench` and the guest integration tests.
 public struct PVDomainLauncher {
     public var kernel: [UInt8]
@@ -20,6 +21,15 @@ public struct PVDomainLauncher {
     public var maxInstructions: UInt64?
     /// Receives the guest's console_io output, from any vCPU thread.
     public var console: @Sendable (ArraySlice<UInt8>) -> Void
+    /// Receives the output of the guest's PV console ring (Linux's hvc0), from the console
+    /// backend's queue; nil sends it to `console` too.
+    public var consoleRing: (@Sendable (ArraySlice<UInt8>) -> Void)?
+    /// Called once the console backend is live, with the way to type into the guest.
+    public var consoleInputReady: (@Sendable (PVConsoleInput) -> Void)?
+    /// The domain's name in xenstore (/local/domain/1/name); nil: the kernel file's name.
+    public var name: String?
+    /// Messages of Kite's dom0 services (a guest's ring broke, xenstore CONTROL print).
+    public var serviceLog: (@Sendable (String) -> Void)?
     /// Receives the kernel's notes and the domain layout before the boot, if set.
     public var describe: ((String) -> Void)?
 
@@ -50,6 +60,8 @@ public struct PVDomainLauncher {
         public var hitInstructionLimit: Bool
         /// Frames still owned by the domain after it was destroyed (should be none).
         public var leakedFrames: Int
+        /// Bytes the console backend took from the guest's console ring.
+        public var consoleRingBytes: UInt64
     }
 
     public func launch() throws(LaunchError) -> Outcome {
@@ -102,6 +114,13 @@ public struct PVDomainLauncher {
         } catch {
             throw .hypervisor("cannot seed the console and xenstore grants: \(error)")
         }
+        let services = try PVDomainServices.attach(
+            hypervisor: hypervisor, domain: domain.id, boot: boot, storePort: storePort, consolePort: consolePort,
+            name: name ?? Self.defaultName(kernelName), memoryKiB: memoryMiB << 10, vcpus: vcpus,
+            sink: consoleRing ?? console, log: serviceLog ?? { _ in })
+        // Runs before the hypervisor's destroy above: backends unmap the domain's pages first.
+        defer { services.detach() }
+        consoleInputReady?(PVConsoleInput(backend: services.console))
         do {
             try domain.boot(
                 rip: boot.rip, rsp: boot.rsp, startInfo: boot.rsi, topLevelTable: boot.topLevelPageTable,
@@ -117,11 +136,20 @@ public struct PVDomainLauncher {
         let instructions = domain.vcpus.reduce(UInt64(0)) { $0 + $1.engine.retiredInstructions }
         let state = domain.shutdownState
         let hitLimit = stops.contains(.instructionLimit)
+        services.detach()
+        let consoleRingBytes = services.console.statistics.outputBytes
         let leaked = hypervisor.destroy(domain.id)?.remainingFrames.count ?? 0
         return Outcome(
             reason: hitLimit ? nil : state?.reason, code: state?.code,
             crashReason: hitLimit ? nil : domain.crashReason, instructions: instructions, seconds: seconds,
-            hitInstructionLimit: hitLimit, leakedFrames: leaked)
+            hitInstructionLimit: hitLimit, leakedFrames: leaked, consoleRingBytes: consoleRingBytes)
+    }
+
+    /// The kernel file's name without directories and extension ("vmlinuz", "hello").
+    static func defaultName(_ kernelName: String) -> String {
+        let file = kernelName.split(separator: "/").last.map(String.init) ?? kernelName
+        let stem = file.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init) ?? file
+        return stem.isEmpty ? "guest" : stem
     }
 }
 
