@@ -95,6 +95,10 @@ extension Interpreter {
             try executeDescriptorQuery(p)
         case .jmpFar, .callFar, .retFar:
             try executeFarTransfer(p)
+        case .x87:
+            try executeX87(p)
+        case .fwait:
+            try executeFwait()
         default:
             throw .undefinedOpcode
         }
