@@ -7,7 +7,7 @@
     ///
     /// The stub saves the host's own FPU state first and restores it last (FXSAVE/FXRSTOR
     /// neither wait nor raise #MF, so unmasked exceptions stay pending in the saved image
-    /// only). RSI points at a 128-byte operand buffer, so a memory operand is encoded as [rsi];
+    /// only). RSI points at a 1024-byte operand buffer, so a memory operand is encoded as [rsi];
     /// RAX and RFLAGS are loaded before and captured after the instruction.
     final class NativeX87 {
         struct Result: Equatable {
@@ -19,7 +19,7 @@
 
         private let code: UnsafeMutableRawPointer
         private let data: UnsafeMutableRawPointer
-        static let bufferSize = 128
+        static let bufferSize = 1024
 
         init?() {
             guard let c = mmap(nil, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), c != MAP_FAILED,
@@ -34,8 +34,8 @@
             munmap(data, 4096)
         }
 
-        /// Layout of `data`: guest image at 0, host save area at 512, operand buffer at 1024,
-        /// registers (RFLAGS in, RAX in, RFLAGS out, RAX out) at 1536; the buffer is 128 bytes.
+        /// Layout of `data`: guest image at 0, host save area at 512, operand buffer at 1024
+        /// (1024 bytes), registers (RFLAGS in, RAX in, RFLAGS out, RAX out) at 3072.
         func run(_ instruction: [UInt8], state: FPUState, memory: [UInt8] = [], rax: UInt64 = 0, rflags: UInt64 = 0x202) -> Result {
             let prologue: [UInt8] = [
                 0x0F, 0xAE, 0x02,  // fxsave [rdx]
@@ -59,7 +59,7 @@
             image.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: 512) }
             var buffer = memory + [UInt8](repeating: 0, count: max(0, Self.bufferSize - memory.count))
             buffer.withUnsafeBytes { (data + 1024).copyMemory(from: $0.baseAddress!, byteCount: Self.bufferSize) }
-            let regs = (data + 1536).assumingMemoryBound(to: UInt64.self)
+            let regs = (data + 3072).assumingMemoryBound(to: UInt64.self)
             regs[0] = rflags
             regs[1] = rax
             typealias Stub = @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>) -> Void

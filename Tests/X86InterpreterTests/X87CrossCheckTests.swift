@@ -127,6 +127,28 @@
             try crossCheck("compare", seed: 5) { r in Case(instruction: forms[r.below(forms.count)], rflags: 0x202 | (r.next() & 0x8D5)) }
         }
 
+        @Test func fxsaveAndMXCSR() throws {
+            // FXSAVE, FXRSTOR (both formats), STMXCSR, LDMXCSR with [rsi].
+            try crossCheck("fxsave", count: 1500, seed: 8) { r in
+                var image = X87Samples.state(&r).fxsaveImage()
+                var s = FPUState()
+                s.loadFXSAVEImage(image)
+                s.lastInstructionPointer = r.next() >> 17
+                s.lastDataPointer = r.next() >> 17
+                s.lastOpcode = UInt16(truncatingIfNeeded: r.next())
+                s.mxcsr = UInt32(truncatingIfNeeded: r.next()) & 0xFFFF
+                for i in 0..<16 { s.xmm[i] = XMMRegister(low: r.next(), high: r.next()) }
+                image = s.fxsaveImage()
+                image[0] = UInt8(truncatingIfNeeded: r.next())  // any control word; reserved byte 5
+                image[5] = UInt8(truncatingIfNeeded: r.next())
+                let forms: [[UInt8]] = [[0x0F, 0xAE, 0x06], [0x48, 0x0F, 0xAE, 0x06], [0x0F, 0xAE, 0x0E], [0x48, 0x0F, 0xAE, 0x0E],
+                                        [0x0F, 0xAE, 0x1E], [0x0F, 0xAE, 0x16]]
+                let form = forms[r.below(forms.count)]
+                let memory = form == [0x0F, 0xAE, 0x16] ? X87Samples.bytes(r.next() & 0xFFFF, 4) : image + [UInt8](repeating: 0x5A, count: 512)
+                return Case(instruction: form, memory: memory)
+            }
+        }
+
         @Test func conditionalMoves() throws {
             try crossCheck("fcmov", seed: 6) { r in
                 Case(instruction: [r.chance(50) ? 0xDA : 0xDB, UInt8(0xC0 | r.below(32))], rflags: 0x202 | (r.next() & 0x8D5))

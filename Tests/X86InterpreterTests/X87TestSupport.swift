@@ -89,18 +89,19 @@ enum X87EngineRunner {
         s[.rax] = rax
         s[.rsi] = TestMachine.dataBase
         s.rflags = RFlags(rawValue: rflags)
+        s.cr4.insert(.osfxsr)  // as the host OS runs
         m.state = s
         let buffer = memory + [UInt8](repeating: 0, count: max(0, NativeX87.bufferSize - memory.count))
         m.memory.write(buffer, at: MachineAddress(TestMachine.dataBase))
         let exit = m.run()
-        var out = [UInt8](repeating: 0, count: NativeX87.bufferSize)
-        for i in 0..<out.count { out[i] = m.memory.load(UInt8.self, at: MachineAddress(TestMachine.dataBase + UInt64(i))) ?? 0 }
+        let out = m.memory.read(at: MachineAddress(TestMachine.dataBase), count: NativeX87.bufferSize) ?? []
         let after = m.state
         return (NativeX87.Result(image: after.fpu.fxsaveImage(format64: true), memory: out, rax: after[.rax], rflags: after.rflags.rawValue), exit)
     }
 
     /// The differences that matter between a native and an engine result: the control,
-    /// status and tag words, FOP, the registers, memory, RAX and the status flags. FIP and
+    /// status and tag words, FOP, the registers, MXCSR, the XMM registers, memory, RAX and
+    /// the status flags. FIP and
     /// FDP hold different addresses on the two sides and are checked separately.
     static func differences(native n: NativeX87.Result, engine e: NativeX87.Result) -> [String] {
         var d: [String] = []
@@ -115,6 +116,8 @@ enum X87EngineRunner {
             let b = Array(e.image[(32 + 16 * i)..<(42 + 16 * i)])
             if a != b { d.append("ST\(i) native \(x87Hex(a)) engine \(x87Hex(b))") }
         }
+        if n.image[24..<28] != e.image[24..<28] { d.append("MXCSR native \(n.image[24..<28].map { hex($0) }) engine \(e.image[24..<28].map { hex($0) })") }
+        if n.image[160..<416] != e.image[160..<416] { d.append("XMM registers differ") }
         if n.memory != e.memory { d.append("memory native \(n.memory.prefix(16).map { hex($0) }) engine \(e.memory.prefix(16).map { hex($0) })") }
         if n.rax & 0xFFFF != e.rax & 0xFFFF { d.append("AX native \(hex(n.rax)) engine \(hex(e.rax))") }
         if n.rflags & 0x8D5 != e.rflags & 0x8D5 { d.append("RFLAGS native \(hex(n.rflags)) engine \(hex(e.rflags))") }

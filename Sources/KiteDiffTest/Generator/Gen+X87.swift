@@ -137,8 +137,20 @@ extension CaseGenerator {
         try b.emit(load, "fldcw \(m.text(size: 2))")
     }
 
-    /// FNSTENV then FLDENV, or FNSAVE then FRSTOR, on one buffer area (16- or 32-bit format).
+    /// FNSTENV then FLDENV, or FNSAVE then FRSTOR, on one buffer area (16- or 32-bit format);
+    /// or FXSAVE then FXRSTOR (either format) on a 16-byte-aligned one, or STMXCSR then LDMXCSR.
     private mutating func x87Environment(_ b: inout SnippetBuilder) throws {
+        if rng.oneIn(3) {
+            let mxcsr = rng.bool()
+            let (m, _) = try mem(&b, span: mxcsr ? 4 : 512, align: mxcsr ? 4 : 16, margin: 0x10)
+            for (reg, text) in mxcsr ? [(3, "stmxcsr"), (2, "ldmxcsr")] : [(0, "fxsave"), (1, "fxrstor")] {
+                var i = Inst([0x0F, 0xAE], rexW: !mxcsr && rng.bool())
+                i.regField = reg
+                i.rm = .mem(m)
+                try b.emit(i, "\(text)\(i.rexW ? "64" : "") \(m.addressText)")
+            }
+            return
+        }
         let save = rng.bool()
         let prefixes: [UInt8] = rng.oneIn(4) ? [0x66] : []
         let (m, _) = try mem(&b, span: save ? 108 : 28)

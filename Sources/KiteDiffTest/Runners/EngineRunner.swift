@@ -122,6 +122,7 @@ final class EngineRunner {
         for r in 0..<16 { state.gprs.values[r] = registers[r] }
         state.rflags = RFlags(rawValue: rflags)
         state.fpu.loadFXSAVEImage(fpu)
+        state.cr4.insert(.osfxsr)  // as the host's OS runs
         cpu.state = state
 
         var exit = VCPUExit.budgetExhausted

@@ -90,6 +90,8 @@ enum Op: UInt8 {
     case x87
     /// FWAIT (9B).
     case fwait
+    /// FXSAVE/FXRSTOR (64-bit format with REX.W), LDMXCSR, STMXCSR (0F AE /0-/3).
+    case fxsave, fxrstor, ldmxcsr, stmxcsr
 }
 
 /// ALU operations in their ModRM.reg encoding order.

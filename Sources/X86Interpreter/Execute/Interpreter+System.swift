@@ -99,6 +99,8 @@ extension Interpreter {
             try executeX87(p)
         case .fwait:
             try executeFwait()
+        case .fxsave, .fxrstor, .ldmxcsr, .stmxcsr:
+            try executeFXState(p)
         default:
             throw .undefinedOpcode
         }
