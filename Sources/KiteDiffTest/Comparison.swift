@@ -1,3 +1,5 @@
+import X86
+
 /// Compares the host CPU's result with the engine's and formats failures.
 enum Comparison {
     /// The differences between the two results, one line each; empty when the case passed.
@@ -21,6 +23,31 @@ enum Comparison {
         }
         out += memoryDifferences("buffer", start: layout.buffer, native.buffer, engine.buffer)
         out += memoryDifferences("stack", start: layout.stack, native.stack, engine.stack)
+        out += fpuDifferences(native.fpu, engine.fpu)
+        return out
+    }
+
+    /// Differences between two FXSAVE images: FCW, FSW, the abridged tags, FOP, FIP, FDP
+    /// (the same linear addresses on both sides), MXCSR, the registers in stack order and
+    /// the XMM registers. MXCSR_MASK and the reserved bytes are not compared.
+    static func fpuDifferences(_ a: [UInt8], _ b: [UInt8]) -> [String] {
+        guard a.count == 512, b.count == 512 else { return a.count == b.count ? [] : ["fpu: images of \(a.count) and \(b.count) bytes"] }
+        func field(_ bytes: [UInt8], _ at: Int, _ n: Int) -> UInt64 { (0..<n).reduce(0) { $0 | UInt64(bytes[at + $1]) << UInt64(8 * $1) } }
+        var out: [String] = []
+        let fields: [(String, Int, Int)] = [("FCW", 0, 2), ("FSW", 2, 2), ("FTW", 4, 1), ("FOP", 6, 2), ("FIP", 8, 8), ("FDP", 16, 8), ("MXCSR", 24, 4)]
+        for (name, at, n) in fields where field(a, at, n) != field(b, at, n) {
+            out.append("\(name) native \(hex(field(a, at, n)))  engine \(hex(field(b, at, n)))")
+        }
+        for i in 0..<8 {
+            let at = 32 + 16 * i
+            let (sa, sb) = (field(a, at, 8), field(b, at, 8))
+            let (ea, eb) = (field(a, at + 8, 2), field(b, at + 8, 2))
+            if sa != sb || ea != eb { out.append("ST\(i) native \(hex(ea)):\(hex64(sa))  engine \(hex(eb)):\(hex64(sb))") }
+        }
+        for i in 0..<16 {
+            let at = 160 + 16 * i
+            if a[at..<at + 16] != b[at..<at + 16] { out.append("XMM\(i) native \(bytesText(a[at..<at + 16]))  engine \(bytesText(b[at..<at + 16]))") }
+        }
         return out
     }
 
@@ -61,6 +88,15 @@ enum Comparison {
         for row in stride(from: 0, to: 16, by: 4) { out.append("  in: " + regs[row..<row + 4].joined(separator: " ")) }
         out.append("  in: rflags=\(hex(c.rflags)) [\(FlagBits.names(c.rflags))]  base=\(Reg.names64[c.baseRegister])"
                    + "  buffer=\(hex(layout.buffer))  undefined at end: \(FlagBits.names(c.undefinedFlags))")
+        var fpu = FPUState()
+        fpu.loadFXSAVEImage(c.fpu)
+        if fpu != FPUState() {
+            var line = "  in: FCW=\(hex(UInt64(fpu.controlWord))) FSW=\(hex(UInt64(fpu.statusWord))) tags=\(hex(UInt64(fpu.abridgedTags)))"
+            for i in 0..<8 where fpu.abridgedTags & (1 << UInt8((fpu.top + i) & 7)) != 0 {
+                line += " ST\(i)=\(hex(UInt64(fpu.st(i).signExponent))):\(hex64(fpu.st(i).significand))"
+            }
+            out.append(line)
+        }
         return out
     }
 

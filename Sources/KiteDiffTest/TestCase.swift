@@ -75,6 +75,8 @@ struct TestCase {
     var rflags: UInt64
     var buffer: [UInt8]
     var stack: [UInt8]
+    /// The initial x87/SSE state as an FXSAVE image (64-bit format).
+    var fpu: [UInt8]
     /// Status flags the SDM leaves undefined at the end of the sequence.
     var undefinedFlags: UInt64
     /// The register holding the data buffer's address.
@@ -93,6 +95,8 @@ struct MachineResult {
     var rflags: UInt64
     var buffer: [UInt8]
     var stack: [UInt8]
+    /// The final x87/SSE state as an FXSAVE image.
+    var fpu: [UInt8]
     /// nil when execution reached the end of the test code; otherwise what stopped it.
     var abnormalExit: String?
     /// Other problems seen on this side (the engine wrote to its code pages, ...).

@@ -105,9 +105,10 @@ struct KiteDiffTest: ParsableCommand {
                 failed += 1
                 continue
             }
-            let nativeResult = native.run(image: image, registers: c.registers, rflags: c.rflags, buffer: c.buffer, stack: c.stack)
+            let nativeResult = native.run(image: image, registers: c.registers, rflags: c.rflags, buffer: c.buffer, stack: c.stack,
+                                          fpu: c.fpu)
             let engineResult = engine.run(codeImage: image, testStart: c.start, testEnd: c.end, registers: c.registers,
-                                          rflags: c.rflags, buffer: c.buffer, stack: c.stack)
+                                          rflags: c.rflags, buffer: c.buffer, stack: c.stack, fpu: c.fpu)
             let diffs = Comparison.differences(c, native: nativeResult, engine: engineResult, layout: native.layout,
                                                strict: strictFlags)
             for name in Set(c.classNames) { perClass[name, default: (0, 0)].cases += 1 }

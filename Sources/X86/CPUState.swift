@@ -45,6 +45,8 @@ public struct CPUState: Equatable, Sendable {
     public var tscOffset: UInt64 = 0
     /// Interrupt shadow after STI or MOV SS: the next instruction runs before any interrupt.
     public var interruptShadow = false
+    /// x87 and SSE registers (the FXSAVE state).
+    public var fpu = FPUState()
 
     public init() {}
 

@@ -40,6 +40,7 @@ struct CaseGenerator {
         stack.withUnsafeMutableBytes { p in
             for i in 0..<p.count / 8 { p.storeBytes(of: rng.next().littleEndian, toByteOffset: 8 * i, as: UInt64.self) }
         }
+        let fpu = initialFPU(classes.contains { $0.name == "x87" })
 
         var snippets: [Snippet] = []
         var pc = testStart
@@ -71,7 +72,7 @@ struct CaseGenerator {
             if !placed { unplaced.append(cls.name) }
         }
         return TestCase(index: index, start: testStart, snippets: snippets, registers: registers, rflags: rflags, buffer: buffer,
-                        stack: stack, undefinedFlags: undefined, baseRegister: base, unplaced: unplaced)
+                        stack: stack, fpu: fpu, undefinedFlags: undefined, baseRegister: base, unplaced: unplaced)
     }
 
     /// Whether some instruction reads a flag that is undefined when it runs.

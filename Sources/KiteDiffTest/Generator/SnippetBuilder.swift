@@ -66,5 +66,6 @@ struct InstructionClass: Sendable {
         InstructionClass("lahf", when: { $0.lahfLong }) { try $0.genLahfSahf(&$1) },
         InstructionClass("nop") { try $0.genNop(&$1) },
         InstructionClass("fence") { try $0.genFence(&$1) },
+        InstructionClass("x87") { try $0.genX87(&$1) },
     ]
 }

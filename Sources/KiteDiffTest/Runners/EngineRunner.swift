@@ -102,9 +102,9 @@ final class EngineRunner {
     }
 
     func run(codeImage: [UInt8], testStart: UInt64, testEnd: UInt64, registers: [UInt64], rflags: UInt64,
-             buffer: [UInt8], stack: [UInt8]) -> MachineResult {
+             buffer: [UInt8], stack: [UInt8], fpu: [UInt8]) -> MachineResult {
         func failed(_ why: String) -> MachineResult {
-            MachineResult(registers: registers, rflags: rflags, buffer: buffer, stack: stack, abnormalExit: why)
+            MachineResult(registers: registers, rflags: rflags, buffer: buffer, stack: stack, fpu: fpu, abnormalExit: why)
         }
         let machine: Machine
         do { machine = try self.machine() } catch { return failed("engine setup: \(error)") }
@@ -121,6 +121,8 @@ final class EngineRunner {
         var state = CPUState.flatLongMode(cpl: 3, cr3: machine.root, rip: testStart, rsp: registers[R.rsp])
         for r in 0..<16 { state.gprs.values[r] = registers[r] }
         state.rflags = RFlags(rawValue: rflags)
+        state.fpu.loadFXSAVEImage(fpu)
+        state.cr4.insert(.osfxsr)  // as the host's OS runs
         cpu.state = state
 
         var exit = VCPUExit.budgetExhausted
@@ -149,6 +151,7 @@ final class EngineRunner {
             rflags: final.rflags.rawValue,
             buffer: dump(layout.buffer, count: buffer.count, from: memory),
             stack: dump(layout.stack, count: stack.count, from: memory),
+            fpu: final.fpu.fxsaveImage(),
             abnormalExit: abnormal, notes: notes)
     }
 }

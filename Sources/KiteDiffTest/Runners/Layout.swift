@@ -3,7 +3,8 @@
 /// (LEA, pushed return addresses, RIP-relative operands) agree on both sides.
 ///
 /// ```
-/// +0x0000  slots page (RW)  register/flag slots of the native harness; not mapped in the engine
+/// +0x0000  slots page (RW)  register/flag slots and FXSAVE areas of the native harness; not
+///                           mapped in the engine
 /// +0x1000  code, 2 pages    prologue, test, epilogue (native) / test, CPUID stop (engine)
 /// +0x3000  data buffer, 2 pages; the base register points at its middle
 /// +0x5000  test stack, 8 pages; RSP starts 0x6000 into it
@@ -39,4 +40,9 @@ struct Layout {
     var flagsOutSlot: UInt64 { slots + 0x108 }
     var hostRSPSlot: UInt64 { slots + 0x110 }
     func savedSlot(_ i: Int) -> UInt64 { slots + 0x118 + UInt64(8 * i) }
+    /// FXSAVE areas (512 bytes, 16-byte aligned): the host's own x87/SSE state, the test's
+    /// initial state and its final state.
+    var hostFPUSlot: UInt64 { slots + 0x400 }
+    var fpuInSlot: UInt64 { slots + 0x600 }
+    var fpuOutSlot: UInt64 { slots + 0x800 }
 }

@@ -1,14 +1,17 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import X86
 
 /// Runs test code on the host CPU.
 ///
 /// The code pages hold a prologue, the test and an epilogue, all generated here as bytes:
-/// the prologue saves the callee-saved registers and the host RSP in slots (addressed
-/// RIP-relative), loads RFLAGS with PUSH/POPFQ and the sixteen registers (RSP last); the
-/// epilogue stores the sixteen registers, restores the host RSP, captures RFLAGS with
-/// PUSHFQ, clears DF (the C ABI wants it clear) and restores the callee-saved registers.
+/// the prologue saves the callee-saved registers, the host RSP and the host's x87/SSE state
+/// (FXSAVE) in slots (addressed RIP-relative), loads the test's x87/SSE state (FXRSTOR),
+/// RFLAGS with PUSH/POPFQ and the sixteen registers (RSP last); the epilogue stores the
+/// sixteen registers, restores the host RSP, captures RFLAGS with PUSHFQ and the x87/SSE
+/// state with FXSAVE, restores the host's, clears DF (the C ABI wants it clear) and
+/// restores the callee-saved registers.
 final class NativeRunner {
     enum SetupError: Error, CustomStringConvertible {
         case mmapFailed(Int32)
@@ -68,15 +71,17 @@ final class NativeRunner {
 
     /// Runs `test` placed at `start` with the given initial state and returns the final state.
     func run(test: [UInt8], at start: UInt64, registers: [UInt64], rflags: UInt64, buffer: [UInt8],
-             stack: [UInt8]) throws(AsmError) -> MachineResult {
-        try run(image: codeImage(test: test, at: start), registers: registers, rflags: rflags, buffer: buffer, stack: stack)
+             stack: [UInt8], fpu: [UInt8] = FPUState().fxsaveImage()) throws(AsmError) -> MachineResult {
+        try run(image: codeImage(test: test, at: start), registers: registers, rflags: rflags, buffer: buffer, stack: stack, fpu: fpu)
     }
 
     /// Runs a code image made by `codeImage`.
-    func run(image: [UInt8], registers: [UInt64], rflags: UInt64, buffer: [UInt8], stack: [UInt8]) -> MachineResult {
+    func run(image: [UInt8], registers: [UInt64], rflags: UInt64, buffer: [UInt8], stack: [UInt8],
+             fpu: [UInt8] = FPUState().fxsaveImage()) -> MachineResult {
         copy(image, to: layout.code)
         copy(buffer, to: layout.buffer)
         copy(stack, to: layout.stack)
+        copy(fpu, to: layout.fpuInSlot)
         for r in 0..<16 { store(registers[r], at: layout.inSlot(r)) }
         store(rflags, at: layout.flagsInSlot)
         let entry = unsafeBitCast(host + Int(Layout.codeOffset), to: (@convention(c) () -> Void).self)
@@ -86,6 +91,7 @@ final class NativeRunner {
             rflags: load(layout.flagsOutSlot),
             buffer: read(layout.buffer, count: buffer.count),
             stack: read(layout.stack, count: stack.count),
+            fpu: read(layout.fpuOutSlot, count: FPUState.FXSAVELayout.size),
             abnormalExit: nil)
     }
 
@@ -115,6 +121,14 @@ final class NativeRunner {
         return i
     }
 
+    /// `fxsave64 [rip->slot]` (/0) or `fxrstor64 [rip->slot]` (/1).
+    private static func fxState(_ slot: UInt64, restore: Bool) -> Inst {
+        var i = Inst([0x0F, 0xAE], rexW: true)
+        i.regField = restore ? 1 : 0
+        i.rm = .mem(Mem(base: .ripTarget(slot)))
+        return i
+    }
+
     private static func assemble(_ insts: [Inst], at start: UInt64) throws(AsmError) -> [UInt8] {
         var out: [UInt8] = []
         for i in insts { out += try i.assemble(at: start + UInt64(out.count)) }
@@ -125,6 +139,8 @@ final class NativeRunner {
         var insts: [Inst] = []
         for (i, r) in calleeSaved.enumerated() { insts.append(slotMove(r, l.savedSlot(i), store: true)) }
         insts.append(slotMove(R.rsp, l.hostRSPSlot, store: true))
+        insts.append(fxState(l.hostFPUSlot, restore: false))
+        insts.append(fxState(l.fpuInSlot, restore: true))
         var pushFlags = Inst([0xFF])  // push qword [rip->flagsIn]
         pushFlags.regField = 6
         pushFlags.rm = .mem(Mem(base: .ripTarget(l.flagsInSlot)))
@@ -142,6 +158,8 @@ final class NativeRunner {
         insts.append(Inst([0x9C]))  // pushfq
         insts.append(Inst([0x58]))  // pop rax
         insts.append(slotMove(R.rax, l.flagsOutSlot, store: true))
+        insts.append(fxState(l.fpuOutSlot, restore: false))
+        insts.append(fxState(l.hostFPUSlot, restore: true))
         insts.append(Inst([0xFC]))  // cld
         for (i, r) in calleeSaved.enumerated() { insts.append(slotMove(r, l.savedSlot(i), store: false)) }
         insts.append(Inst([0xC3]))

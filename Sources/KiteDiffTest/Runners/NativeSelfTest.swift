@@ -1,3 +1,5 @@
+import X86
+
 /// Checks the native harness itself on hand-written cases with known results, so that a
 /// broken prologue/epilogue cannot pass for agreement with the engine.
 enum NativeSelfTest {
@@ -47,6 +49,12 @@ enum NativeSelfTest {
         check("mov [rbx], rax", [0x48, 0x89, 0x03], regs: regs) { r in
             let at = Int(l.baseValue - l.buffer)
             return Array(r.buffer[at..<at + 8]) == le64(regs[R.rax]) ? nil : "buffer not written"
+        }
+        check("fld1 reaches the captured x87 state", [0xD9, 0xE8], regs: regs) { r in
+            var fpu = FPUState()
+            fpu.loadFXSAVEImage(r.fpu)
+            return fpu.top == 7 && fpu.abridgedTags == 0x80 && fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0x3FFF)
+                ? nil : "FSW \(hex(UInt64(fpu.statusWord))) tags \(hex(UInt64(fpu.abridgedTags)))"
         }
         return problems
     }

@@ -56,6 +56,9 @@ public final class Interpreter: VirtualCPU {
     /// Work one execution of a REP string instruction may do (`stringWorkCap`, or 1 while
     /// single-stepping: each iteration then traps).
     var stringWorkLimit = Interpreter.stringWorkCap
+    /// FOP and FDP of the x87 instruction executing: recorded only if it raises an unmasked
+    /// exception (`x87Remember`).
+    var x87Pending: (opcode: UInt16, operand: UInt64?) = (0, nil)
 
     public init(memory: PhysicalMemory, translation: any PhysicalTranslation) {
         self.memory = memory

@@ -99,9 +99,14 @@ extension Decoder {
             d.op = reg == 0 ? .mov : .invalid
         case .group15:
             if isMemory {
-                // FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/XSAVE/XRSTOR/XSAVEOPT need SSE state,
-                // which this CPU does not have yet: #UD (CPUID does not advertise them).
-                d.op = reg == 7 && rep == 0 ? .clflush : .invalid
+                // FXSAVE FXRSTOR LDMXCSR STMXCSR (no mandatory prefix allowed) and CLFLUSH;
+                // XSAVE, XRSTOR and XSAVEOPT are not implemented (CPUID hides them): #UD.
+                let unprefixed = rep == 0 && !opsizePrefix
+                switch reg {
+                case 0...3 where unprefixed: d.op = [.fxsave, .fxrstor, .ldmxcsr, .stmxcsr][Int(reg)]
+                case 7 where rep == 0: d.op = .clflush
+                default: d.op = .invalid
+                }
             } else if rep == 0xF3 && reg <= 3 && is64 {
                 d.op = .fsgsBase
                 d.size = rexW ? 8 : 4

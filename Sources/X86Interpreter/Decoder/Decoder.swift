@@ -172,6 +172,7 @@ struct Decoder {
             }
         }
         rejectInvalidForms(&d, opcode: opcode, twoByte: twoByte, modrm: modrmByte, opsizePrefix: opsizePrefix, rep: lastRep)
+        if d.op == .x87 { decodeX87(&d, opcode: opcode, modrm: modrmByte) }
 
         // Forms whose G/E register fields are not byte registers even for byte operations.
         if d.op == .movExtend || d.op == .movsxd {

@@ -107,6 +107,13 @@ enum Op: UInt8 {
     case lar, lsl, verr, verw
     case clac, stac
     case movbe
+    /// x87 escape opcodes D8-DF: sub = (opcode & 7) << 3 | ModRM.reg, rm = ST(i) for register
+    /// forms, immediate = FOP (opcode & 7) << 8 | ModRM.
+    case x87
+    /// FWAIT (9B).
+    case fwait
+    /// FXSAVE/FXRSTOR (64-bit format with REX.W), LDMXCSR, STMXCSR (0F AE /0-/3).
+    case fxsave, fxrstor, ldmxcsr, stmxcsr
 }
 
 /// ALU operations in their ModRM.reg encoding order.

@@ -125,7 +125,7 @@ struct OpcodeTables {
         one(0x98, .init(op: .signExtendAccumulator))
         one(0x99, .init(op: .signExtendIntoDX))
         one(0x9A, .init(invalidIn64: true))
-        one(0x9B, .init(op: .nop))  // FWAIT: no x87 state to wait for.
+        one(0x9B, .init(op: .fwait))
         one(0x9C, .init(op: .pushf, size: .default64))
         one(0x9D, .init(op: .popf, size: .default64, flags: .endsBlock))
         one(0x9E, .init(op: .sahf))
@@ -168,7 +168,8 @@ struct OpcodeTables {
         one(0xD3, .init(op: .shift, modrm: true, flags: .countCL, group: .group2))
         for o in [0xD4, 0xD5, 0xD6] { one(o, .init(invalidIn64: true)) }
         one(0xD7, .init(op: .xlat, size: .byte))
-        // D8-DF: x87 escape opcodes. This CPU has no FPU (CPUID.1:EDX.FPU = 0): #UD.
+        // D8-DF: x87 escape opcodes, refined by the decoder (`decodeX87`).
+        for o in 0xD8...0xDF { one(o, .init(op: .x87, sub: UInt8(o - 0xD8), modrm: true)) }
         one(0xE0, .init(op: .loop, sub: 0, immediate: .rel8, size: .default64, flags: .endsBlock))
         one(0xE1, .init(op: .loop, sub: 1, immediate: .rel8, size: .default64, flags: .endsBlock))
         one(0xE2, .init(op: .loop, sub: 2, immediate: .rel8, size: .default64, flags: .endsBlock))

@@ -95,6 +95,12 @@ extension Interpreter {
             try executeDescriptorQuery(p)
         case .jmpFar, .callFar, .retFar:
             try executeFarTransfer(p)
+        case .x87:
+            try executeX87(p)
+        case .fwait:
+            try executeFwait()
+        case .fxsave, .fxrstor, .ldmxcsr, .stmxcsr:
+            try executeFXState(p)
         default:
             throw .undefinedOpcode
         }
