@@ -1,9 +1,9 @@
 extension Decoder {
     /// The 0F opcodes whose forms `SSEForm.lookup` refines (most also have MMX forms without
     /// a prefix, which this CPU lacks).
-    static let sseOpcodes: [UInt8] = Array(0x10...0x17) + [0x28, 0x29, 0x2B, 0x50, 0x54, 0x55, 0x56, 0x57]
-        + Array(0x60...0x76) + [0x7E, 0x7F, 0xC4, 0xC5, 0xC6] + Array(0xD1...0xEF).filter { $0 != 0xE6 }
-        + Array(0xF1...0xFE).filter { $0 != 0xF7 }
+    static let sseOpcodes: [UInt8] = Array(0x10...0x17) + [0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F, 0x50, 0x51]
+        + Array(0x54...0x5F) + Array(0x60...0x76) + [0x7E, 0x7F, 0xC2, 0xC4, 0xC5, 0xC6]
+        + Array(0xD1...0xEF) + Array(0xF1...0xFE)
 
     /// Refines an SSE opcode by its mandatory prefix: `sub` = the `SSEOperation`, `size` = the
     /// memory operand's bytes (MOVD/MOVQ: 8 with REX.W), `aligned16` when a 16-byte memory
@@ -18,7 +18,10 @@ extension Decoder {
         }
         d.sub = form.operation.rawValue
         d.size = form.memorySize
-        if form.operation == .movdToXMM || form.operation == .movdFromXMM { d.size = rexW ? 8 : 4 }
+        switch form.operation {
+        case .movdToXMM, .movdFromXMM, .cvtsi2ss, .cvtsi2sd: d.size = rexW ? 8 : 4
+        default: break
+        }
         if form.aligned && form.memorySize == 16 { d.flags.insert(.aligned16) }
     }
 }

@@ -1,7 +1,7 @@
-/// The SSE/SSE2 operations this CPU implements (`DecodedInstruction.sub` of `Op.sse`): the
-/// data movement, logic and packed-integer instructions string and memory functions use.
-/// SSE floating-point arithmetic, conversions and MMX are not implemented (#UD), and CPUID
-/// does not report SSE or SSE2.
+/// The SSE/SSE2 operations this CPU implements (`DecodedInstruction.sub` of `Op.sse`): data
+/// movement, logic, packed integers, and floating-point arithmetic, comparisons and
+/// conversions. Not implemented (#UD): MMX and the MMX-register forms, RCPPS/RSQRTPS and
+/// their scalar forms; so CPUID reports neither SSE nor SSE2.
 enum SSEOperation: UInt8 {
     // Moves. "Store" forms write the r/m operand from the reg one.
     case movups, movupsStore, movaps, movapsStore, movdqu, movdquStore, movdqa, movdqaStore
@@ -26,6 +26,22 @@ enum SSEOperation: UInt8 {
     // Shifts by an XMM/m128 count, then by imm8 (0F 71-73 groups).
     case psrlw, psrld, psrlq, psraw, psrad, psllw, pslld, psllq
     case psrlwImm, psrldImm, psrlqImm, psrawImm, psradImm, psllwImm, pslldImm, psllqImm, psrldq, pslldq
+    case maskmovdqu
+    // Floating point: ADD SUB MUL DIV MIN MAX SQRT, each as PS, SS, PD, SD in this order.
+    case addps, addss, addpd, addsd, subps, subss, subpd, subsd, mulps, mulss, mulpd, mulsd
+    case divps, divss, divpd, divsd, minps, minss, minpd, minsd, maxps, maxss, maxpd, maxsd
+    case sqrtps, sqrtss, sqrtpd, sqrtsd
+    case cmpps, cmpss, cmppd, cmpsd, comiss, ucomiss, comisd, ucomisd
+    case cvtsi2ss, cvtsi2sd, cvttss2si, cvtss2si, cvttsd2si, cvtsd2si
+    case cvtss2sd, cvtsd2ss, cvtps2pd, cvtpd2ps, cvtdq2ps, cvtps2dq, cvttps2dq, cvtdq2pd, cvtpd2dq, cvttpd2dq
+
+    /// For the floating-point arithmetic: the operation, whether packed, whether double.
+    var arithmeticShape: (SSEFloat.Operation, packed: Bool, double: Bool)? {
+        guard rawValue >= SSEOperation.addps.rawValue && rawValue <= SSEOperation.sqrtsd.rawValue else { return nil }
+        let i = Int(rawValue - SSEOperation.addps.rawValue)
+        let ops: [SSEFloat.Operation] = [.add, .subtract, .multiply, .divide, .minimum, .maximum, .squareRoot]
+        return (ops[i / 4], i % 2 == 0, i % 4 >= 2)
+    }
 }
 
 /// The mandatory-prefix column of an SSE opcode: F3 or F2 (the last one) win over 66.
@@ -92,9 +108,56 @@ extension SSEForm {
         case (0xC6, .p66): return SSEForm(operation: .shufpd)
         case (0xD7, .p66): return SSEForm(operation: .pmovmskb, memoryOnly: false)
         case (0xE7, .p66): return SSEForm(operation: .movntdq, memoryOnly: true)
+        case (0xF7, .p66): return SSEForm(operation: .maskmovdqu, memoryOnly: false)
+        case (0x51, _), (0x58, _), (0x59, _), (0x5C, _), (0x5D, _), (0x5E, _), (0x5F, _), (0xC2, _):
+            return floatingPoint(opcode: opcode, prefix: prefix)
+        case (0x2E, .none): return SSEForm(operation: .ucomiss, memorySize: 4)
+        case (0x2E, .p66): return SSEForm(operation: .ucomisd, memorySize: 8)
+        case (0x2F, .none): return SSEForm(operation: .comiss, memorySize: 4)
+        case (0x2F, .p66): return SSEForm(operation: .comisd, memorySize: 8)
+        case (0x2A, .f3): return SSEForm(operation: .cvtsi2ss, memorySize: 4)
+        case (0x2A, .f2): return SSEForm(operation: .cvtsi2sd, memorySize: 4)
+        case (0x2C, .f3): return SSEForm(operation: .cvttss2si, memorySize: 4)
+        case (0x2D, .f3): return SSEForm(operation: .cvtss2si, memorySize: 4)
+        case (0x2C, .f2): return SSEForm(operation: .cvttsd2si, memorySize: 8)
+        case (0x2D, .f2): return SSEForm(operation: .cvtsd2si, memorySize: 8)
+        case (0x5A, .none): return SSEForm(operation: .cvtps2pd, memorySize: 8)
+        case (0x5A, .p66): return SSEForm(operation: .cvtpd2ps)
+        case (0x5A, .f3): return SSEForm(operation: .cvtss2sd, memorySize: 4)
+        case (0x5A, .f2): return SSEForm(operation: .cvtsd2ss, memorySize: 8)
+        case (0x5B, .none): return SSEForm(operation: .cvtdq2ps)
+        case (0x5B, .p66): return SSEForm(operation: .cvtps2dq)
+        case (0x5B, .f3): return SSEForm(operation: .cvttps2dq)
+        case (0xE6, .p66): return SSEForm(operation: .cvttpd2dq)
+        case (0xE6, .f3): return SSEForm(operation: .cvtdq2pd, memorySize: 8)
+        case (0xE6, .f2): return SSEForm(operation: .cvtpd2dq)
         case (_, .p66): return packedInteger[opcode].map { SSEForm(operation: $0) }
         default: return nil
         }
+    }
+
+    /// 0F 51 and 58-5F (PS, 66 PD, F3 SS, F2 SD; no 5A/5B here) and CMPxx (0F C2 ib).
+    private static func floatingPoint(opcode: UInt8, prefix: SSEPrefix) -> SSEForm? {
+        let column = switch prefix {
+        case .none: 0
+        case .f3: 1
+        case .p66: 2
+        case .f2: 3
+        }
+        let scalarSize: UInt8 = column == 1 ? 4 : 8
+        let size: UInt8 = column & 1 == 1 ? scalarSize : 16
+        let first: SSEOperation = switch opcode {
+        case 0x58: .addps
+        case 0x59: .mulps
+        case 0x5C: .subps
+        case 0x5D: .minps
+        case 0x5E: .divps
+        case 0x5F: .maxps
+        case 0x51: .sqrtps
+        default: .cmpps
+        }
+        guard let op = SSEOperation(rawValue: first.rawValue + UInt8(column)) else { return nil }
+        return SSEForm(operation: op, memorySize: size)
     }
 
     /// 66 0F 71/72/73 /r ib: shifts of words, doublewords, quadwords and the whole register

@@ -8,10 +8,13 @@ extension Interpreter {
         if arch.cr0.contains(.taskSwitched) { throw .fault(.deviceNotAvailable) }
         let d = p.pointee
         guard let op = SSEOperation(rawValue: d.sub) else { throw .undefinedOpcode }
+        if try executeSSEFloat(p, op) { return }
         let r = Int(d.reg & 15)
         let m = Int(d.rm & 15)
         let memory = d.flags.contains(.memory)
         switch op {
+        case .maskmovdqu:
+            try maskedStore(p)
         case .movups, .movaps, .movdqu, .movdqa:
             arch.fpu.xmm[r] = try sseSource(p)
         case .movupsStore, .movapsStore, .movdquStore, .movdqaStore, .movntps, .movntdq:
