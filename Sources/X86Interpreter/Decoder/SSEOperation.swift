@@ -39,8 +39,16 @@ enum SSEOperation: UInt8 {
     var arithmeticShape: (SSEFloat.Operation, packed: Bool, double: Bool)? {
         guard rawValue >= SSEOperation.addps.rawValue && rawValue <= SSEOperation.sqrtsd.rawValue else { return nil }
         let i = Int(rawValue - SSEOperation.addps.rawValue)
-        let ops: [SSEFloat.Operation] = [.add, .subtract, .multiply, .divide, .minimum, .maximum, .squareRoot]
-        return (ops[i / 4], i % 2 == 0, i % 4 >= 2)
+        let op: SSEFloat.Operation = switch i / 4 {
+        case 0: .add
+        case 1: .subtract
+        case 2: .multiply
+        case 3: .divide
+        case 4: .minimum
+        case 5: .maximum
+        default: .squareRoot
+        }
+        return (op, i % 2 == 0, i % 4 >= 2)
     }
 }
 

@@ -93,12 +93,12 @@ extension Interpreter {
         case .psadbw:
             let diff = SIMD16<UInt16>(truncatingIfNeeded: pointwiseMax(a.bytes, b.bytes) &- pointwiseMin(a.bytes, b.bytes))
             return XMMRegister(low: UInt64(diff.lowHalf.wrappedSum()), high: UInt64(diff.highHalf.wrappedSum()))
-        case .punpcklbw: return XMMRegister(interleave(a.bytes.lowHalf, b.bytes.lowHalf))
-        case .punpckhbw: return XMMRegister(interleave(a.bytes.highHalf, b.bytes.highHalf))
-        case .punpcklwd: return XMMRegister(interleave(a.words.lowHalf, b.words.lowHalf))
-        case .punpckhwd: return XMMRegister(interleave(a.words.highHalf, b.words.highHalf))
-        case .punpckldq, .unpcklps: return XMMRegister(interleave(a.dwords.lowHalf, b.dwords.lowHalf))
-        case .punpckhdq, .unpckhps: return XMMRegister(interleave(a.dwords.highHalf, b.dwords.highHalf))
+        case .punpcklbw: return XMMRegister(interleave(a.bytes.lowHalf, b.bytes.lowHalf, into: SIMD16<UInt8>.self))
+        case .punpckhbw: return XMMRegister(interleave(a.bytes.highHalf, b.bytes.highHalf, into: SIMD16<UInt8>.self))
+        case .punpcklwd: return XMMRegister(interleave(a.words.lowHalf, b.words.lowHalf, into: SIMD8<UInt16>.self))
+        case .punpckhwd: return XMMRegister(interleave(a.words.highHalf, b.words.highHalf, into: SIMD8<UInt16>.self))
+        case .punpckldq, .unpcklps: return XMMRegister(interleave(a.dwords.lowHalf, b.dwords.lowHalf, into: SIMD4<UInt32>.self))
+        case .punpckhdq, .unpckhps: return XMMRegister(interleave(a.dwords.highHalf, b.dwords.highHalf, into: SIMD4<UInt32>.self))
         case .punpcklqdq, .unpcklpd: return XMMRegister(low: a.low, high: b.low)
         case .punpckhqdq, .unpckhpd: return XMMRegister(low: a.high, high: b.high)
         case .packsswb, .packuswb:
@@ -111,7 +111,8 @@ extension Interpreter {
             return XMMRegister(SIMD8<UInt16>(truncatingIfNeeded: x.clamped(lowerBound: .init(repeating: -32768), upperBound: .init(repeating: 32767))))
         case .pshufd:
             let s = b.dwords
-            return XMMRegister(SIMD4<UInt32>((0..<4).map { s[Int(immediate >> UInt8(2 * $0)) & 3] }))
+            let i = Int(immediate)
+            return XMMRegister(SIMD4<UInt32>(s[i & 3], s[(i >> 2) & 3], s[(i >> 4) & 3], s[(i >> 6) & 3]))
         case .pshuflw, .pshufhw:
             var w = b.words
             let base = op == .pshuflw ? 0 : 4
@@ -148,18 +149,13 @@ extension Interpreter {
         }
     }
 
-    /// a0 b0 a1 b1 ... of two half-width vectors.
-    static func interleave<V: SIMD>(_ a: V, _ b: V) -> [V.Scalar] where V.Scalar: FixedWidthInteger {
-        (0..<a.scalarCount).flatMap { [a[$0], b[$0]] }
-    }
-}
-
-extension XMMRegister {
-    init<T: FixedWidthInteger>(_ lanes: [T]) {
-        var v = XMMRegister()
-        withUnsafeMutableBytes(of: &v) { raw in
-            for (i, x) in lanes.enumerated() { raw.storeBytes(of: x.littleEndian, toByteOffset: i * MemoryLayout<T>.size, as: T.self) }
+    /// a0 b0 a1 b1 ... of two half-width vectors, as a full-width one.
+    static func interleave<H: SIMD, F: SIMD>(_ a: H, _ b: H, into: F.Type) -> F where F.Scalar == H.Scalar {
+        var r = F()
+        for i in 0..<a.scalarCount {
+            r[2 * i] = a[i]
+            r[2 * i + 1] = b[i]
         }
-        self = v
+        return r
     }
 }

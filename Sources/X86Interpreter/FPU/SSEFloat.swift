@@ -99,7 +99,10 @@ enum SSEFloat {
     static func compare(_ a: UInt64, _ b: UInt64, predicate: UInt8, double: Bool, mxcsr: MXCSRControl) -> (Bool, X87Exceptions) {
         let (x, xd) = operand(a, double: double, mxcsr: mxcsr)
         let (y, yd) = operand(b, double: double, mxcsr: mxcsr)
-        let signaling = [1, 2, 5, 6].contains(predicate & 7)
+        let signaling = switch predicate & 7 {
+        case 1, 2, 5, 6: true
+        default: false
+        }
         let (order, flags) = X87Arithmetic.compare(x, y, quietNaNIsInvalid: signaling)
         let denormal: X87Exceptions = (xd || yd) && order != .unordered ? .denormal : []
         let result: Bool = switch predicate & 7 {
