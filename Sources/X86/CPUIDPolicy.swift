@@ -12,10 +12,11 @@ public struct CPUIDResult: Equatable, Sendable {
 /// What CPUID tells a guest about Kite's CPU: the whole table is on this page. Bare-metal
 /// guests see `.kite` as is; XenCore derives its PV policy from it.
 ///
-/// It is honest: a bit is set only for what Kite's engine executes. No x87/SSE (guests are
-/// built with -mgeneral-regs-only), no MSRs (bare metal fails the run on RDMSR/WRMSR), no
-/// RDRAND (not intercepted, so it raises #UD), no BMI1 although TZCNT works (ANDN, BEXTR and
-/// the rest do not). Leaves not in the table read as zeroes, as on AMD.
+/// It is honest: a bit is set only for what Kite's engine executes. The x87 FPU and
+/// FXSAVE/FXRSTOR, but no SSE yet (LDMXCSR/STMXCSR and the XMM state in FXSAVE exist, the
+/// SSE instructions do not), no MSRs (bare metal fails the run on RDMSR/WRMSR), no RDRAND
+/// (not intercepted, so it raises #UD), no BMI1 although TZCNT works (ANDN, BEXTR and the
+/// rest do not). Leaves not in the table read as zeroes, as on AMD.
 public struct CPUIDPolicy: Sendable {
     public struct Leaf: Sendable {
         public var leaf: UInt32
@@ -43,8 +44,8 @@ public struct CPUIDPolicy: Sendable {
             eax: 0x0000_0601,
             ebx: (1 << 16) | (8 << 8),
             ecx: Leaf1ECX.cmpxchg16b | Leaf1ECX.movbe | Leaf1ECX.popcnt | Leaf1ECX.hypervisor,
-            edx: Leaf1EDX.tsc | Leaf1EDX.pae | Leaf1EDX.cmpxchg8b | Leaf1EDX.pge | Leaf1EDX.cmov
-                | Leaf1EDX.clflush)),
+            edx: Leaf1EDX.fpu | Leaf1EDX.tsc | Leaf1EDX.pae | Leaf1EDX.cmpxchg8b | Leaf1EDX.pge | Leaf1EDX.cmov
+                | Leaf1EDX.clflush | Leaf1EDX.fxsr)),
         Leaf(0x8000_0000, CPUIDResult(eax: 0x8000_0008)),
         Leaf(0x8000_0001, CPUIDResult(
             ecx: Ext1ECX.lahfSahf64 | Ext1ECX.lzcnt,
@@ -69,12 +70,16 @@ public struct CPUIDPolicy: Sendable {
     }
 
     public enum Leaf1EDX {
+        /// x87 FPU on chip (with CMOV: FCMOVcc and FCOMI too).
+        public static let fpu: UInt32 = 1 << 0
         public static let tsc: UInt32 = 1 << 4
         public static let pae: UInt32 = 1 << 6
         public static let cmpxchg8b: UInt32 = 1 << 8
         public static let pge: UInt32 = 1 << 13
         public static let cmov: UInt32 = 1 << 15
         public static let clflush: UInt32 = 1 << 19
+        /// FXSAVE/FXRSTOR (and CR4.OSFXSR).
+        public static let fxsr: UInt32 = 1 << 24
     }
 
     public enum Ext1ECX {

@@ -117,12 +117,17 @@ enum X87EngineRunner {
             if a != b { d.append("ST\(i) native \(x87Hex(a)) engine \(x87Hex(b))") }
         }
         if n.image[24..<28] != e.image[24..<28] { d.append("MXCSR native \(n.image[24..<28].map { hex($0) }) engine \(e.image[24..<28].map { hex($0) })") }
-        if n.image[160..<416] != e.image[160..<416] { d.append("XMM registers differ") }
+        for i in 0..<16 where n.image[(160 + 16 * i)..<(176 + 16 * i)] != e.image[(160 + 16 * i)..<(176 + 16 * i)] {
+            let lane = { (b: [UInt8]) in hex(quad(b, 168 + 16 * i)) + ":" + hex(quad(b, 160 + 16 * i)) }
+            d.append("XMM\(i) native \(lane(n.image)) engine \(lane(e.image))")
+        }
         if n.memory != e.memory { d.append("memory native \(n.memory.prefix(16).map { hex($0) }) engine \(e.memory.prefix(16).map { hex($0) })") }
-        if n.rax & 0xFFFF != e.rax & 0xFFFF { d.append("AX native \(hex(n.rax)) engine \(hex(e.rax))") }
+        if n.rax != e.rax { d.append("RAX native \(hex(n.rax)) engine \(hex(e.rax))") }
         if n.rflags & 0x8D5 != e.rflags & 0x8D5 { d.append("RFLAGS native \(hex(n.rflags)) engine \(hex(e.rflags))") }
         return d
     }
+
+    static func quad(_ b: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[at + $1]) << UInt64(8 * $1) } }
 
     static func x87Hex(_ b: [UInt8]) -> String {
         let se = UInt16(b[8]) | UInt16(b[9]) << 8

@@ -155,9 +155,9 @@ import X86
     }
 
     @Test func undefinedEncodingsAreInvalidOpcodes() throws {
-        // D9 D1 (beside FNOP), D9 /1 with memory, DD F0 and DF F8 are undefined; FSIN is
-        // defined but not implemented by this FPU yet.
-        for code: [UInt8] in [[0xD9, 0xD1], [0xD9, 0x0E], [0xDD, 0xF0], [0xDF, 0xF8], [0xDA, 0xE8], [0xD9, 0xFE], [0xF0, 0xD8, 0x06]] {
+        // D9 D1 (beside FNOP), D9 /1 with memory, DD F0, DF F8, DA E8 are undefined; LOCK
+        // is #UD on every x87 instruction.
+        for code: [UInt8] in [[0xD9, 0xD1], [0xD9, 0x0E], [0xDD, 0xF0], [0xDF, 0xF8], [0xDA, 0xE8], [0xF0, 0xD8, 0x06]] {
             let (s, exit, _) = try run(code)
             #expect(exit == .exception(.undefinedOpcode), "\(code.map { hex($0) })")
             #expect(s.rip == TestMachine.codeBase)
@@ -173,5 +173,54 @@ import X86
         }
         #expect(load64(m) == 0x8000_0000_0000_1234)
         #expect(m.load64(TestMachine.dataBase + 8).map { $0 & 0xFFFF } == 0xC005)
+    }
+}
+
+/// The transcendental instructions: values from the host's long double library, so checked
+/// here on exact cases and to within a unit in the last place.
+@Suite struct X87TranscendentalTests {
+    func run(_ code: [UInt8], setup: (inout CPUState) -> Void = { _ in }) throws -> CPUState {
+        let (s, exit, _) = try execute(code, setup: setup)
+        #expect(exit == .hlt(length: 1))
+        return s
+    }
+
+    func near(_ r: X87Register, _ significand: UInt64, _ exponent: UInt16) -> Bool {
+        r.signExponent == exponent && (r.significand == significand || r.significand &+ 1 == significand || r.significand == significand &+ 1)
+    }
+
+    @Test func exactCases() throws {
+        // fldz; fsin → +0 without #P; fldz; fcos → 1; fldz; fptan → 0 then 1 pushed.
+        let s = try run([0xD9, 0xEE, 0xD9, 0xFE])
+        #expect(s.fpu.st(0) == .zero && s.fpu.statusWord & 0x3F == 0)
+        let c = try run([0xD9, 0xEE, 0xD9, 0xFF])
+        #expect(c.fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0x3FFF) && c.fpu.statusWord & 0x3F == 0)
+        let t = try run([0xD9, 0xEE, 0xD9, 0xF2])
+        #expect(t.fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0x3FFF) && t.fpu.st(1) == .zero)
+    }
+
+    @Test func approximateCases() throws {
+        // fld1; fld1; fpatan → atan2(1, 1) = π/4; fld1; f2xm1 → 1; fld1 ×2; fyl2x → 0 (log2 1)
+        // then fldl2t; fld1; fxch; fyl2x → log2(log2 10)·1... kept simple: π/4 and 2^1 - 1.
+        let a = try run([0xD9, 0xE8, 0xD9, 0xE8, 0xD9, 0xF3])
+        #expect(near(a.fpu.st(0), 0xC90F_DAA2_2168_C235, 0x3FFE) && a.fpu.top == 7)
+        #expect(a.fpu.statusWord & 0x20 != 0)
+        let e = try run([0xD9, 0xE8, 0xD9, 0xF0])
+        #expect(e.fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0x3FFF))
+        // fldpi; fsincos: ST(0) = cos π = -1, ST(1) = sin π (tiny).
+        let sc = try run([0xD9, 0xEB, 0xD9, 0xFB])
+        #expect(sc.fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0xBFFF))
+        #expect(sc.fpu.st(1).biasedExponent < 0x3FC5)
+    }
+
+    @Test func outOfRangeSetsC2() throws {
+        // fld tbyte 2^63 from the state; fsin leaves it and sets C2.
+        let s = try run([0xD9, 0xFE]) { s in
+            s.fpu.registers[7] = X87Register(significand: 1 << 63, signExponent: 0x3FFF + 63)
+            s.fpu.abridgedTags = 0x80
+            s.fpu.statusWord = 7 << 11
+        }
+        #expect(s.fpu.statusWord & 0x400 != 0)
+        #expect(s.fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0x3FFF + 63))
     }
 }

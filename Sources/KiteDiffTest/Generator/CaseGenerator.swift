@@ -40,7 +40,7 @@ struct CaseGenerator {
         stack.withUnsafeMutableBytes { p in
             for i in 0..<p.count / 8 { p.storeBytes(of: rng.next().littleEndian, toByteOffset: 8 * i, as: UInt64.self) }
         }
-        let fpu = initialFPU(classes.contains { $0.name == "x87" })
+        let fpu = initialFPU(x87: classes.contains { $0.name == "x87" }, sse: classes.contains { $0.name == "sse" })
 
         var snippets: [Snippet] = []
         var pc = testStart

@@ -6,11 +6,13 @@ import X86
 /// be #MF on the next instruction, a SIGFPE on the host), so FLDCW loads only masked words
 /// and FLDENV/FRSTOR only reload what FNSTENV/FNSAVE just stored.
 extension CaseGenerator {
-    /// The initial x87 state (an FXSAVE image): for the x87 class a random control word with
-    /// every exception masked and 0-8 values pushed, otherwise the FNINIT state.
-    mutating func initialFPU(_ random: Bool) -> [UInt8] {
+    /// The initial x87/SSE state (an FXSAVE image): for the x87 class a random control word
+    /// with every exception masked and 0-8 values pushed, for the SSE class random XMM
+    /// registers and MXCSR; otherwise the FNINIT state.
+    mutating func initialFPU(x87: Bool, sse: Bool) -> [UInt8] {
         var s = FPUState()
-        guard random else { return s.fxsaveImage() }
+        if sse { randomizeSSE(&s) }
+        guard x87 else { return s.fxsaveImage() }
         s.controlWord = 0x037F & ~0x0F00 | UInt16(rng.below(4)) << 10 | rng.pick([0, 2, 3, 3]) << 8
         let depth = rng.below(9)
         let top = (8 - depth) & 7

@@ -67,5 +67,6 @@ struct InstructionClass: Sendable {
         InstructionClass("nop") { try $0.genNop(&$1) },
         InstructionClass("fence") { try $0.genFence(&$1) },
         InstructionClass("x87") { try $0.genX87(&$1) },
+        InstructionClass("sse") { try $0.genSSE(&$1) },
     ]
 }

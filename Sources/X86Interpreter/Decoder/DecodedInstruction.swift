@@ -53,4 +53,6 @@ struct InstructionFlags: OptionSet {
     static let operandSizePrefix = InstructionFlags(rawValue: 1 << 9)
     /// REX.W was present.
     static let rexW = InstructionFlags(rawValue: 1 << 10)
+    /// SSE: the 16-byte memory operand must be 16-byte aligned.
+    static let aligned16 = InstructionFlags(rawValue: 1 << 11)
 }

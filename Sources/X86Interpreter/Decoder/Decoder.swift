@@ -173,6 +173,10 @@ struct Decoder {
         }
         rejectInvalidForms(&d, opcode: opcode, twoByte: twoByte, modrm: modrmByte, opsizePrefix: opsizePrefix, rep: lastRep)
         if d.op == .x87 { decodeX87(&d, opcode: opcode, modrm: modrmByte) }
+        if d.op == .sse {
+            let prefix: SSEPrefix = lastRep == 0xF3 ? .f3 : (lastRep == 0xF2 ? .f2 : (opsizePrefix ? .p66 : .none))
+            decodeSSE(&d, opcode: opcode, modrm: modrmByte, prefix: prefix, rexW: rexW)
+        }
 
         // Forms whose G/E register fields are not byte registers even for byte operations.
         if d.op == .movExtend || d.op == .movsxd {

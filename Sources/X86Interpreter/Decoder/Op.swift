@@ -114,6 +114,8 @@ enum Op: UInt8 {
     case fwait
     /// FXSAVE/FXRSTOR (64-bit format with REX.W), LDMXCSR, STMXCSR (0F AE /0-/3).
     case fxsave, fxrstor, ldmxcsr, stmxcsr
+    /// SSE/SSE2: sub = `SSEOperation`, reg and rm = XMM (or general) register numbers.
+    case sse
 }
 
 /// ALU operations in their ModRM.reg encoding order.

@@ -259,5 +259,10 @@ struct OpcodeTables {
         two(0xC7, .init(modrm: true, group: .group9))
         for r in 0..<8 { two(0xC8 + r, .init(op: .bswap, sub: UInt8(r))) }
         two(0xFF, .init(op: .ud2, modrm: true))  // UD0
+        // SSE/SSE2, refined by mandatory prefix in `decodeSSE`; 70-73 and C4-C6 take an imm8.
+        for o in Decoder.sseOpcodes {
+            let imm8 = (0x70...0x73).contains(o) || (0xC2...0xC6).contains(o)
+            two(Int(o), .init(op: .sse, modrm: true, immediate: imm8 ? .byteUnsigned : .none))
+        }
     }
 }

@@ -101,6 +101,8 @@ extension Interpreter {
             try executeFwait()
         case .fxsave, .fxrstor, .ldmxcsr, .stmxcsr:
             try executeFXState(p)
+        case .sse:
+            try executeSSE(p)
         default:
             throw .undefinedOpcode
         }

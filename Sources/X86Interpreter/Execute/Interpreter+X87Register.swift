@@ -109,7 +109,10 @@ extension Interpreter {
             case 7:  // FINCSTP
                 x87SetTop(arch.fpu.top + 1)
                 x87Signal([], c1: false)
-            default: throw .undefinedOpcode  // F2XM1 FYL2X FPTAN FPATAN: not implemented
+            case 0: try x87Transcendental(.exp2m1)
+            case 1: try x87TranscendentalOnTwo(.log2)
+            case 2: try x87Transcendental(.tangent, push: 1)
+            default: try x87TranscendentalOnTwo(.arctangent)
             }
         default:
             let control = x87Control
@@ -123,9 +126,63 @@ extension Interpreter {
                     return
                 }
                 x87UnaryOnTop { X87Arithmetic.scale($0, by: b, control: control) }
-            default: throw .undefinedOpcode  // FYL2XP1 FSINCOS FSIN FCOS: not implemented
+            case 1: try x87TranscendentalOnTwo(.log2p1)
+            case 3: try x87Transcendental(.sine, push: 2)
+            case 6: try x87Transcendental(.sine)
+            default: try x87Transcendental(.cosine)
             }
         }
+    }
+
+    /// F2XM1, FSIN, FCOS on ST(0); FPTAN (`push` 1: then pushes 1.0) and FSINCOS (`push` 2:
+    /// ST(0) becomes the sine, then the cosine is pushed). The trigonometric ones leave an
+    /// operand of 2^63 or more alone and set C2, else clear it.
+    func x87Transcendental(_ f: X87Transcendental.Function, push: Int = 0) throws(CPUEvent) {
+        guard X87Transcendental.available else { throw .undefinedOpcode }
+        let trigonometric = f != .exp2m1
+        if trigonometric { arch.fpu.statusWord &= ~X87Status.c2 }
+        guard let v = x87Operand(0) else {
+            if x87StackUnderflow() {
+                x87Set(0, .indefinite)
+                if push > 0 { x87Push(.indefinite) }
+            }
+            return
+        }
+        if push > 0 && !x87IsEmpty(7) {
+            if x87StackOverflow() {
+                x87Set(0, .indefinite)
+                x87Push(.indefinite)
+            }
+            return
+        }
+        if trigonometric && X87Transcendental.outOfRange(v) {
+            arch.fpu.statusWord |= X87Status.c2
+            return
+        }
+        let control = x87Control
+        let outcome = X87Transcendental.evaluate(f, v, control: control)
+        guard push > 0, !x87Suppresses(outcome.flags) else {
+            x87Commit(outcome, to: 0)
+            return
+        }
+        let second = push == 1 ? X87Outcome(value: X87Register(significand: 1 << 63, signExponent: 0x3FFF))
+            : X87Transcendental.evaluate(.cosine, v, control: control)
+        x87Commit(outcome, to: 0)
+        x87Push(second.value ?? .indefinite)
+        x87Signal(second.flags)
+    }
+
+    /// FYL2X, FYL2XP1, FPATAN: ST(1) ← f(ST(1), ST(0)), then pop.
+    func x87TranscendentalOnTwo(_ f: X87Transcendental.Function) throws(CPUEvent) {
+        guard X87Transcendental.available else { throw .undefinedOpcode }
+        guard let x = x87Operand(0), let y = x87Operand(1) else {
+            if x87StackUnderflow() {
+                x87Set(1, .indefinite)
+                x87Pop()
+            }
+            return
+        }
+        x87Commit(X87Transcendental.evaluate(f, x, y, control: x87Control), to: 1, pop: true)
     }
 
     /// FXTRACT: ST(0) becomes its exponent, then its significand is pushed.

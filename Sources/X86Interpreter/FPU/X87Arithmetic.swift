@@ -45,52 +45,47 @@ enum X87Arithmetic {
         }
         let format = FloatFormat.extended(precision: control.precision)
         let unmasked = X87Exceptions.all.subtracting(control.masks)
+        switch exactResult(op, a, b, rounding: control.rounding) {
+        case .finite(let v): return X87Outcome(roundFloat(v, to: format, rounding: control.rounding, unmasked: unmasked), adding: flags)
+        case .zero(let negative): return X87Outcome(value: .zero(negative: negative), flags: flags)
+        case .infinity(let negative): return X87Outcome(value: .infinity(negative: negative), flags: flags)
+        }
+    }
+
+    /// A result before rounding.
+    enum ExactResult {
+        case finite(UnpackedFloat)
+        case zero(negative: Bool)
+        case infinity(negative: Bool)
+    }
+
+    /// `a op b` exactly, for operands that are neither NaNs nor unsupported and no invalid or
+    /// zero-divide case (`invalidOrZeroDivide`). An exact zero sum is +0, or -0 for two
+    /// negative zeros or when rounding down.
+    static func exactResult(_ op: Operation, _ a: X87Register, _ b: X87Register, rounding: X87Rounding) -> ExactResult {
+        let ka = a.kind
+        let kb = b.kind
         let negative = a.isNegative != b.isNegative
         switch op {
         case .add, .subtract:
             let bNegative = b.isNegative != (op == .subtract)
-            if ka == .infinity || kb == .infinity {
-                if ka == .infinity && kb == .infinity && a.isNegative != bNegative { return X87Outcome(value: .indefinite, flags: flags.union(.invalid)) }
-                return X87Outcome(value: .infinity(negative: ka == .infinity ? a.isNegative : bNegative), flags: flags)
-            }
+            if ka == .infinity || kb == .infinity { return .infinity(negative: ka == .infinity ? a.isNegative : bNegative) }
             var ub = kb == .zero ? nil : Optional(b.unpacked)
             ub?.negative = bNegative
             let ua = ka == .zero ? nil : Optional(a.unpacked)
             guard let sum = add(ua, ub) else {
-                // Exact zero: +0, or -0 for two negative zeros or when rounding down.
-                let negativeZero = ka == .zero && kb == .zero && a.isNegative && bNegative
-                    || (control.rounding == .down && !(ka == .zero && kb == .zero && !a.isNegative && !bNegative))
-                return X87Outcome(value: .zero(negative: negativeZero), flags: flags)
+                let bothZero = ka == .zero && kb == .zero
+                return .zero(negative: bothZero && a.isNegative && bNegative || (rounding == .down && !(bothZero && !a.isNegative && !bNegative)))
             }
-            return X87Outcome(roundFloat(sum, to: format, rounding: control.rounding, unmasked: unmasked), adding: flags)
+            return .finite(sum)
         case .multiply:
-            if ka == .infinity || kb == .infinity {
-                if ka == .zero || kb == .zero { return X87Outcome(value: .indefinite, flags: flags.union(.invalid)) }
-                return X87Outcome(value: .infinity(negative: negative), flags: flags)
-            }
-            if ka == .zero || kb == .zero { return X87Outcome(value: .zero(negative: negative), flags: flags) }
-            let x = a.unpacked
-            let y = b.unpacked
-            let product = UInt128(x.high64) * UInt128(y.high64)
-            let v = UnpackedFloat(negative: negative, exponent: x.exponent + y.exponent - 126, integer: product)
-            return X87Outcome(roundFloat(v, to: format, rounding: control.rounding, unmasked: unmasked), adding: flags)
+            if ka == .infinity || kb == .infinity { return .infinity(negative: negative) }
+            if ka == .zero || kb == .zero { return .zero(negative: negative) }
+            return .finite(multiply(a.unpacked, b.unpacked, negative: negative))
         case .divide:
-            if ka == .infinity {
-                if kb == .infinity { return X87Outcome(value: .indefinite, flags: flags.union(.invalid)) }
-                return X87Outcome(value: .infinity(negative: negative), flags: flags)
-            }
-            if kb == .infinity { return X87Outcome(value: .zero(negative: negative), flags: flags) }
-            if kb == .zero {
-                if ka == .zero { return X87Outcome(value: .indefinite, flags: flags.union(.invalid)) }
-                flags.insert(.zeroDivide)
-                if control.unmasked(.zeroDivide) { return X87Outcome(value: nil, flags: flags) }
-                return X87Outcome(value: .infinity(negative: negative), flags: flags)
-            }
-            if ka == .zero { return X87Outcome(value: .zero(negative: negative), flags: flags) }
-            let x = a.unpacked
-            let y = b.unpacked
-            let v = divide(x, y, negative: negative)
-            return X87Outcome(roundFloat(v, to: format, rounding: control.rounding, unmasked: unmasked), adding: flags)
+            if ka == .infinity { return .infinity(negative: negative) }
+            if kb == .infinity || ka == .zero { return .zero(negative: negative) }
+            return .finite(divide(a.unpacked, b.unpacked, negative: negative))
         }
     }
 
@@ -157,8 +152,14 @@ enum X87Arithmetic {
             flags.insert(.denormal)
             if control.unmasked(.denormal) { return X87Outcome(value: nil, flags: flags) }
         }
-        let u = a.unpacked
-        // a = m × 2^e with an even e; √a = √m × 2^(e/2).
+        let v = exactSquareRoot(a.unpacked)
+        let unmasked = X87Exceptions.all.subtracting(control.masks)
+        return X87Outcome(roundFloat(v, to: .extended(precision: control.precision), rounding: control.rounding, unmasked: unmasked), adding: flags)
+    }
+
+    /// √u with 66 or more significant bits and a sticky bit (u positive).
+    static func exactSquareRoot(_ u: UnpackedFloat) -> UnpackedFloat {
+        // u = m × 2^e with an even e; √u = √m × 2^(e/2).
         var m = UInt128(u.high64)
         var e = u.exponent - 63
         if e & 1 != 0 {
@@ -180,8 +181,12 @@ enum X87Arithmetic {
         }
         var v = UnpackedFloat(negative: false, exponent: e / 2 - 34, integer: root)
         if remainder != 0 { v.significand |= 1 }
-        let unmasked = X87Exceptions.all.subtracting(control.masks)
-        return X87Outcome(roundFloat(v, to: .extended(precision: control.precision), rounding: control.rounding, unmasked: unmasked), adding: flags)
+        return v
+    }
+
+    /// x × y exactly (both operands carry at most 64 significant bits).
+    static func multiply(_ x: UnpackedFloat, _ y: UnpackedFloat, negative: Bool) -> UnpackedFloat {
+        UnpackedFloat(negative: negative, exponent: x.exponent + y.exponent - 126, integer: UInt128(x.high64) * UInt128(y.high64))
     }
 
     /// The x87 NaN rules (SDM vol. 1, table 4-7): a QNaN wins over an SNaN, of two NaNs of
