@@ -15,9 +15,11 @@ let package = Package(
         .executable(name: "kite", targets: ["Kite"]),
         .executable(name: "kite-difftest", targets: ["KiteDiffTest"]),
         .executable(name: "kite-bench", targets: ["KiteBench"]),
+        .executable(name: "kited", targets: ["Kited"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "CHostAtomics"),
@@ -32,25 +34,37 @@ let package = Package(
         .target(
             name: "XenCore", dependencies: ["XenABI", "GuestMemory", "X86", "XenControl"]),
         .target(name: "XenStore", dependencies: ["XenABI", "XenControl"]),
-        .target(name: "XenBackends", dependencies: ["XenABI", "GuestMemory", "XenControl", "XenStore"]),
+        .systemLibrary(name: "CSlirp", providers: [.apt(["libslirp-dev"])]),
+        .target(
+            name: "XenBackends",
+            dependencies: ["XenABI", "GuestMemory", "XenControl", "XenStore", "CSlirp"]),
         .systemLibrary(
             name: "CDecompress",
             providers: [.apt(["liblzma-dev", "zlib1g-dev", "libzstd-dev"])]),
         .target(
             name: "Toolstack",
-            dependencies: ["XenABI", "GuestMemory", "XenControl", "CDecompress"]),
+            dependencies: ["XenABI", "GuestMemory", "XenControl", "XenStore", "CDecompress"]),
+        .target(name: "KiteControl", dependencies: ["XenABI"]),
         .target(
             name: "KiteHost",
             dependencies: [
                 "X86", "X86Interpreter", "GuestMemory", "XenABI", "XenControl", "XenCore", "Toolstack",
-                "XenStore", "XenBackends",
+                "XenStore", "XenBackends", "KiteControl",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "Kite",
             dependencies: [
                 "X86", "X86Interpreter", "GuestMemory", "BareMetal",
-                "XenABI", "XenControl", "XenCore", "Toolstack", "KiteHost",
+                "XenABI", "XenControl", "XenCore", "Toolstack", "KiteHost", "KiteControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "Kited",
+            dependencies: [
+                "XenABI", "Toolstack", "KiteHost", "KiteControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "KiteDiffTest",
@@ -78,6 +92,10 @@ let package = Package(
         .testTarget(
             name: "XenBackendsTests", dependencies: ["XenBackends", "XenStore", "XenABI", "XenControl", "GuestMemory"]),
         .testTarget(name: "PVGuestTests", dependencies: ["KiteHost", "XenABI", "XenControl"]),
+        .testTarget(name: "KiteControlTests", dependencies: ["KiteControl", "XenABI"]),
+        .testTarget(
+            name: "KiteHostTests",
+            dependencies: ["KiteHost", "KiteControl", "Toolstack", "XenABI", "XenControl", "XenBackends", "XenStore"]),
         .testTarget(name: "RepositoryPolicyTests"),
     ]
 )

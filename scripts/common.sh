@@ -31,7 +31,8 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
-# C libraries the build links: the domain builder unpacks bzImage payloads with them.
+# C libraries the build links: the domain builder unpacks bzImage payloads with them;
+# libslirp gives guests user-mode networking (NAT, DHCP, DNS) without root or TAP.
 ensure_build_libraries() {
-    ensure_packages liblzma-dev zlib1g-dev libzstd-dev pkg-config
+    ensure_packages liblzma-dev zlib1g-dev libzstd-dev libslirp-dev pkg-config
 }

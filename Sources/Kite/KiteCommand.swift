@@ -10,6 +10,6 @@ struct KiteCommand: ParsableCommand {
         discussion: """
             Kite runs as an ordinary user-space program: no Xen, no KVM, no root. Today it runs freestanding 64-bit images (see Guests/ and scripts/build-guests.sh); Xen guests come next.
             """,
-        subcommands: [RunCommand.self, VersionCommand.self]
+        subcommands: [RunCommand.self, XenStoreCommand.self, VersionCommand.self]
     )
 }

@@ -13,13 +13,15 @@ let allowedImports: [String: Set<String>] = [
     "XenControl": ["XenABI", "GuestMemory"],
     "XenCore": ["XenABI", "GuestMemory", "X86", "XenControl"],
     "XenStore": ["XenABI", "XenControl"],
-    "XenBackends": ["XenABI", "GuestMemory", "XenControl", "XenStore"],
+    "XenBackends": ["XenABI", "GuestMemory", "XenControl", "XenStore", "CSlirp"],
     "CDecompress": [],
+    "CSlirp": [],
+    "KiteControl": ["XenABI"],
     "Toolstack": ["XenABI", "GuestMemory", "XenControl", "XenStore", "CDecompress"],
 ]
 
 /// Executables wire concrete parts together and may import every project target.
-let wiringTargets: Set<String> = ["Kite", "KiteDiffTest", "KiteBench", "KiteHost"]
+let wiringTargets: Set<String> = ["Kite", "Kited", "KiteDiffTest", "KiteBench", "KiteHost"]
 
 /// Targets whose code runs in the engine and must not pull in Foundation.
 let foundationFree: Set<String> = ["GuestMemory", "X86", "X86Interpreter"]
