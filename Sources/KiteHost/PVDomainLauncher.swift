@@ -19,10 +19,10 @@ public struct PVDomainLauncher {
     public var memoryMiB: UInt64
     public var vcpus: Int
     public var maxInstructions: UInt64?
-    /// Receives the guest's console_io output, from any vCPU thread.
+    /// Receives the guest's console output (console_io and the console ring), from any thread.
     public var console: @Sendable (ArraySlice<UInt8>) -> Void
-    /// Receives the output of the guest's PV console ring (Linux's hvc0), from the console
-    /// backend's queue; nil sends it to `console` too.
+    /// Receives the guest's console output; nil sends it to `console`. (Both sinks now see
+    /// console_io and the PV console ring, in the order they arrived.)
     public var consoleRing: (@Sendable (ArraySlice<UInt8>) -> Void)?
     /// Called once the console backend is live, with the way to type into the guest.
     public var consoleInputReady: (@Sendable (PVConsoleInput) -> Void)?
@@ -31,7 +31,7 @@ public struct PVDomainLauncher {
     /// Messages of Kite's dom0 services (a guest's ring broke, xenstore CONTROL print).
     public var serviceLog: (@Sendable (String) -> Void)?
     /// Receives the kernel's notes and the domain layout before the boot, if set.
-    public var describe: ((String) -> Void)?
+    public var describe: (@Sendable (String) -> Void)?
 
     /// Guests are domain 1: Kite itself plays domain 0.
     public static let guestDomain = DomainID(1)
@@ -51,115 +51,52 @@ public struct PVDomainLauncher {
         self.console = console
     }
 
-    public struct Outcome: Sendable {
-        public var reason: ShutdownReason?
-        public var code: UInt32?
-        public var crashReason: String?
-        public var instructions: UInt64
-        public var seconds: Double
-        public var hitInstructionLimit: Bool
-        /// Frames still owned by the domain after it was destroyed (should be none).
-        public var leakedFrames: Int
-        /// Bytes the console backend took from the guest's console ring.
-        public var consoleRingBytes: UInt64
-    }
+    public typealias Outcome = PVGuestOutcome
 
+    /// Boots the domain on a host of its own, waits until it stops, destroys it.
     public func launch() throws(LaunchError) -> Outcome {
-        let image: KernelImage
-        do { image = try KernelImage(bytes: kernel) } catch { throw .kernel("\(kernelName): \(error)") }
-        let pages = memoryMiB << 8
-        // Machine memory: the guest, plus the m2p (8 bytes per frame), Kite's own tables and
-        // shared frames, and what Xen would allocate from its heap.
-        let machineBytes = (memoryMiB << 20) + max(16 << 20, (memoryMiB << 20) / 16)
-        let hypervisor: Hypervisor
-        do { hypervisor = try Hypervisor(machineBytes: machineBytes, engines: InterpreterFactory()) } catch {
-            throw .hypervisor("\(error)")
+        let serviceLog = self.serviceLog
+        let describe = self.describe
+        // Guest RAM plus room for the builder's reservations is what the host needs.
+        let host = try PVHost(memoryMiB: memoryMiB) { _, message in
+            if message.hasPrefix("xenstore: ") {
+                serviceLog?(String(message.dropFirst("xenstore: ".count)))
+            } else if message.contains("\n") {
+                describe?(message)  // the kernel's notes and the domain layout
+            }
         }
-        let domain: Domain
-        do {
-            domain = try hypervisor.createDomain(
-                DomainConfiguration(id: Self.guestDomain, memoryPages: pages, vcpus: vcpus), console: console)
-        } catch {
-            throw .hypervisor("\(error)")
-        }
-        defer { hypervisor.destroy(domain.id) }
-        guard let memory = domain.memory else { throw .hypervisor("the domain has no memory") }
-        // Xen's toolstack allocates the xenstore port first, then the console's (ports 1, 2).
-        let storePort: EventChannelPort
-        let consolePort: EventChannelPort
-        do {
-            storePort = try domain.allocateUnboundPort(remote: .controlDomain)
-            consolePort = try domain.allocateUnboundPort(remote: .controlDomain)
-        } catch {
-            throw .hypervisor("cannot allocate the xenstore and console event channels: \(error)")
-        }
-        let p2m = (0..<pages).map { memory.machineFrame(for: GuestFrame($0)) }
-        let parameters = PVBuildParameters(
-            memoryPages: pages, commandLine: commandLine, ramdisk: ramdisk,
-            sharedInfo: domain.sharedInfoFrame.address,
-            storeEventChannel: storePort, consoleEventChannel: consolePort)
-        let boot: PVBootState
-        do {
-            boot = try PVDomainBuilder.build(
-                kernel: image, parameters: parameters,
-                memory: PhysicalBuildMemory(ram: hypervisor.machine.memory, p2m: p2m))
-        } catch {
-            throw .kernel("\(kernelName): \(error)")
-        }
-        describe?("\(image.info)\n\(boot.layout)")
-        // Xen's toolstack: grant refs 0 and 1 let the console and xenstore backends map
-        // the two rings.
-        do {
-            try domain.seedToolstackGrants(console: boot.consoleMachineFrame, xenstore: boot.xenstoreMachineFrame)
-        } catch {
-            throw .hypervisor("cannot seed the console and xenstore grants: \(error)")
-        }
-        let services = try PVDomainServices.attach(
-            hypervisor: hypervisor, domain: domain.id, boot: boot, storePort: storePort, consolePort: consolePort,
-            name: name ?? Self.defaultName(kernelName), memoryKiB: memoryMiB << 10, vcpus: vcpus,
-            sink: consoleRing ?? console, log: serviceLog ?? { _ in })
-        // Runs before the hypervisor's destroy above: backends unmap the domain's pages first.
-        defer { services.detach() }
-        consoleInputReady?(PVConsoleInput(backend: services.console))
-        do {
-            try domain.boot(
-                rip: boot.rip, rsp: boot.rsp, startInfo: boot.rsi, topLevelTable: boot.topLevelPageTable,
-                using: hypervisor.pageTables)
-        } catch {
-            throw .hypervisor("the hypervisor refused the builder's page tables: \(error)")
-        }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let runner = DomainRunner(domain: domain)
-        runner.start(maxInstructions: maxInstructions ?? .max)
-        let stops = runner.wait()
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let instructions = domain.vcpus.reduce(UInt64(0)) { $0 + $1.engine.retiredInstructions }
-        let state = domain.shutdownState
-        let hitLimit = stops.contains(.instructionLimit)
-        services.detach()
-        let consoleRingBytes = services.console.statistics.outputBytes
-        let leaked = hypervisor.destroy(domain.id)?.remainingFrames.count ?? 0
-        return Outcome(
-            reason: hitLimit ? nil : state?.reason, code: state?.code,
-            crashReason: hitLimit ? nil : domain.crashReason, instructions: instructions, seconds: seconds,
-            hitInstructionLimit: hitLimit, leakedFrames: leaked, consoleRingBytes: consoleRingBytes)
+        defer { host.shutdown() }
+        let spec = PVDomainSpec(
+            kernel: kernel, kernelName: kernelName, ramdisk: ramdisk, commandLine: commandLine,
+            memoryMiB: memoryMiB, vcpus: vcpus, name: name, maxInstructions: maxInstructions)
+        let guest = try host.create(spec)
+        let console = self.console
+        let ring = consoleRing ?? console
+        _ = guest.console.subscribe(replay: true) { ring($0) }
+        consoleInputReady?(guest.consoleInput)
+        guest.waitForStop()
+        return guest.destroy()
     }
 
     /// The kernel file's name without directories and extension ("vmlinuz", "hello").
     static func defaultName(_ kernelName: String) -> String {
-        let file = kernelName.split(separator: "/").last.map(String.init) ?? kernelName
-        let stem = file.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init) ?? file
-        return stem.isEmpty ? "guest" : stem
+        PVDomainSpec(kernel: [], kernelName: kernelName).effectiveName
     }
 }
 
 /// Why a guest could not be started; the message says what to fix.
 public enum LaunchError: Error, CustomStringConvertible {
+    /// The kernel or ramdisk image is unusable.
     case kernel(String)
+    /// The hypervisor or a backend refused.
     case hypervisor(String)
+    /// The domain's configuration is invalid (name, vCPUs, memory, devices).
+    case configuration(String)
+    /// The verb does not apply in the domain's current state.
+    case state(String)
     public var description: String {
         switch self {
-        case .kernel(let s), .hypervisor(let s): s
+        case .kernel(let s), .hypervisor(let s), .configuration(let s), .state(let s): s
         }
     }
 }

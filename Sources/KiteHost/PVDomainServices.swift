@@ -13,8 +13,8 @@ import XenStore
 /// stopped and before the domain is destroyed (the backends' grant mappings hold the
 /// domain's frames until they are unmapped).
 ///
-/// The store is one `XenStoreDaemon` per hypervisor (in `kite run`: per process); its
-/// server sits behind the daemon's lock.
+/// The store is the host's one `XenStoreDaemon` (`PVHost.store`); its server sits behind
+/// the daemon's lock.
 final class PVDomainServices: Sendable {
     let domain: DomainID
     let store: XenStoreDaemon
@@ -31,16 +31,18 @@ final class PVDomainServices: Sendable {
     /// Writes the layout, starts the console backend (output to `sink`) and introduces the
     /// domain to the store.
     static func attach(
-        hypervisor: Hypervisor, domain: DomainID, boot: PVBootState, storePort: EventChannelPort,
-        consolePort: EventChannelPort, name: String, memoryKiB: UInt64, vcpus: Int,
-        sink: @escaping ConsoleBackend.Sink, log: @escaping @Sendable (String) -> Void
+        host: PVHost, domain: DomainID, boot: PVBootState, storePort: EventChannelPort,
+        consolePort: EventChannelPort, name: String, uuid: UUID, spec: PVDomainSpec,
+        sink: @escaping ConsoleBackend.Sink
     ) throws(LaunchError) -> PVDomainServices {
-        let grants = hypervisor.makeGrantMapper()
-        let events = hypervisor.events.host
-        let store = XenStoreDaemon(grants: grants, events: events, log: log)
+        let grants = host.grants
+        let events = host.events
+        let store = host.store
+        guard spec.disks.isEmpty else { throw .configuration("virtual disks are not supported yet") }
+        guard spec.vifs.isEmpty else { throw .configuration("virtual network interfaces are not supported yet") }
         let layout = XenStoreDomainLayout(
-            domain: domain, name: name, uuid: UUID().uuidString.lowercased(), type: "pv",
-            targetMemoryKiB: memoryKiB, vcpus: vcpus, storePort: storePort,
+            domain: domain, name: name, uuid: uuid.uuidString.lowercased(), type: "pv",
+            targetMemoryKiB: spec.memoryMiB << 10, vcpus: spec.vcpus, storePort: storePort,
             storeFrame: boot.xenstoreMachineFrame.rawValue, consolePort: consolePort,
             consoleFrame: boot.consoleMachineFrame.rawValue)
         do { try store.writeDomainLayout(layout) } catch {
@@ -50,14 +52,14 @@ final class PVDomainServices: Sendable {
         do {
             console = try ConsoleBackend(domain: domain, port: consolePort, grants: grants, events: events, sink: sink)
         } catch {
-            store.close()
+            try? store.removeDomainLayout(layout)
             throw .hypervisor("\(error)")
         }
         do {
             try store.introduceDomain(domain, port: storePort, frame: boot.xenstoreMachineFrame.rawValue)
         } catch {
             console.close()
-            store.close()
+            try? store.removeDomainLayout(layout)
             throw .hypervisor("\(error)")
         }
         return PVDomainServices(domain: domain, store: store, console: console, layout: layout)
@@ -71,7 +73,6 @@ final class PVDomainServices: Sendable {
         store.domainShutdown(domain)
         store.domainDestroyed(domain)
         try? store.removeDomainLayout(layout)
-        store.close()
     }
 }
 
