@@ -64,8 +64,12 @@ extension FPUState {
             for i in 0..<MemoryLayout<T>.size { v |= T(b[at + i]) << (8 * i) }
             return v
         }
-        controlWord = get(FXSAVELayout.controlWord, UInt16.self)
+        // As FXRSTOR loads them: the control word as FLDCW does (reserved bits 0, bit 6
+        // one), ES and B from the unmasked exception flags.
+        controlWord = get(FXSAVELayout.controlWord, UInt16.self) & 0x1F3F | 0x40
         statusWord = get(FXSAVELayout.statusWord, UInt16.self)
+        let summary: UInt16 = 0x8080
+        statusWord = statusWord & ~controlWord & 0x3F != 0 ? statusWord | summary : statusWord & ~summary
         abridgedTags = b[FXSAVELayout.abridgedTags]
         lastOpcode = get(FXSAVELayout.opcode, UInt16.self) & 0x7FF
         lastInstructionPointer = format64 ? get(FXSAVELayout.instructionPointer, UInt64.self)

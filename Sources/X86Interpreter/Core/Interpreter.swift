@@ -87,7 +87,9 @@ public final class Interpreter: VirtualCPU {
             return s
         }
         set {
-            let flush = newValue.cr3 != arch.cr3 || newValue.cr0 != arch.cr0 || newValue.cr4 != arch.cr4
+            // CR0.TS does not affect translation: the hypervisor toggles it without a flush.
+            let cr0Changed = (newValue.cr0.rawValue ^ arch.cr0.rawValue) & ~CR0.taskSwitched.rawValue != 0
+            let flush = newValue.cr3 != arch.cr3 || cr0Changed || newValue.cr4 != arch.cr4
                 || newValue.efer != arch.efer
             loadState(newValue)
             if flush { tlb.flushAll() }

@@ -96,7 +96,7 @@ extension PVVCPU {
             guard ioPrivileged else { return gp }
             return emulateStringIO(instruction, size: size, rep: rep, addressSize: addressSize)
         case .clts:
-            pv.virtualTS = false
+            setVirtualTS(false)
             return .done
         case .wbinvd:
             return .done
@@ -193,7 +193,7 @@ extension PVVCPU {
         case 0:
             let ts = CR0.taskSwitched.rawValue
             guard (value ^ s.cr0.rawValue) & ~ts == 0 else { return gp }
-            pv.virtualTS = value & ts != 0
+            setVirtualTS(value & ts != 0)
             return .done
         case 2:
             storeCR2(value)

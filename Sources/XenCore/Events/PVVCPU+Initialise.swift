@@ -5,7 +5,7 @@ import XenABI
 /// VCPUOP_initialise for a 64-bit PV vCPU: Xen's arch_set_info_guest() (arch/x86/domain.c)
 /// on a vCPU that has never run, with Xen's checks and errnos: the GDT frames are taken as
 /// descriptor pages (set_gdt), selectors resolved through them, the page-table bases
-/// validated as L4s. The FPU image is ignored: the engine has no x87/SSE state yet.
+/// validated as L4s, the FPU image loaded (VGCF_I387_VALID) or reset.
 extension PVVCPU {
     /// Xen: __addr_ok() / breakpoint_addr_ok() — below the canonical hole's upper user
     /// half or above the hypervisor's range.
@@ -106,8 +106,11 @@ extension PVVCPU {
         s.rflags = RFlags(rawValue: (rflags & RFlags.defined.rawValue & ~RFlags.iopl.rawValue) | RFlags.fixed.rawValue | RFlags.interrupt.rawValue)
         s.tr = Segment(selector: 0, base: 0, limit: 0, attributes: 0x8B)
         s.gdtr = engine.state.gdtr
+        s.cr0 = Self.guestCR0
         s.cr4.insert(.osfxsr)
         s.cr4.insert(.osxmmexcpt)
+        s.fpu = Self.initialFPUState(from: c, flags: flags)
+        if ctrl(0) & CR0.taskSwitched.rawValue != 0 { s.cr0.insert(.taskSwitched) }
         let fsBase = c.u64(L.fsBase), gsKernel = c.u64(L.gsBaseKernel), gsUser = c.u64(L.gsBaseUser)
         s.segments[SegmentRegister.fs.rawValue].base = fsBase
         s.segments[SegmentRegister.gs.rawValue].base = inKernel ? gsKernel : gsUser
@@ -122,7 +125,7 @@ extension PVVCPU {
         loadLDT()
         pv.kernelSS = Self.fixupSelector(UInt16(truncatingIfNeeded: c.u64(L.kernelSS)))
         pv.kernelSP = c.u64(L.kernelSP)
-        pv.virtualTS = ctrl(0) & CR0.taskSwitched.rawValue != 0
+        pv.virtualTS = s.cr0.contains(.taskSwitched)
         pv.eventCallback = c.u64(L.eventCallback)
         pv.failsafeCallback = c.u64(L.failsafeCallback)
         pv.failsafeMasksEvents = flags & L.flagFailsafeDisablesEvents != 0

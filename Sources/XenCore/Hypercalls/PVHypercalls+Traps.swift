@@ -63,7 +63,7 @@ extension PVHypercalls {
 
     /// Xen: do_fpu_taskswitch — the virtual CR0.TS.
     static func fpuTaskswitch(_ vcpu: PVVCPU, _ args: HypercallArguments) throws(XenError) -> HypercallOutcome {
-        vcpu.pv.virtualTS = args[0] & 0xFFFF_FFFF != 0
+        vcpu.setVirtualTS(args[0] & 0xFFFF_FFFF != 0)
         return .success
     }
 

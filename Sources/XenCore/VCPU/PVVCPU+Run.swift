@@ -88,6 +88,8 @@ extension PVVCPU {
         case ExceptionVector.invalidOpcode.rawValue:
             if emulateForcedCPUID() { return }
             injectException(e.vector)
+        case ExceptionVector.deviceNotAvailable.rawValue:
+            handleDeviceNotAvailable()
         case ExceptionVector.debug.rawValue:
             // Xen: do_debug — the CPU's DR6 status bits go into the guest's virtual DR6
             // (what get_debugreg(6) returns), then the #DB is bounced.

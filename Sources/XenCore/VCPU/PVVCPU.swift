@@ -111,6 +111,7 @@ public final class PVVCPU: @unchecked Sendable {
         s.rflags = [.fixed, .interrupt]
         // No TSS I/O bitmap: port access at CPL 3 always raises #GP and is emulated.
         s.tr = Segment(selector: 0, base: 0, limit: 0, attributes: 0x8B)
+        s.cr0 = Self.guestCR0
         s.cr4.insert(.osfxsr)
         s.cr4.insert(.osxmmexcpt)
         engine.state = s

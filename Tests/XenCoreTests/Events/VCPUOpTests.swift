@@ -137,6 +137,48 @@ import XenControl
         #expect(!target.isOnline)
     }
 
+    @Test func initialiseLoadsTheFPUImageAndTheVirtualTS() throws {
+        let m = try M(code: [[], []], offline: [1])
+        let target = m.domain.vcpus[1]
+        typealias F = FPUState.FXSAVELayout
+        Self.context(m, at: M.data) {
+            $0.set(L.flags, 8, L.flagInKernel | L.flagI387Valid)
+            $0.set(L.controlRegisters, 8, CR0.taskSwitched.rawValue)
+            $0.set(L.fpuContext + F.controlWord, 2, 0x027F)
+            $0.set(L.fpuContext + F.mxcsr, 4, 0x1F00)
+            $0.set(L.fpuContext + F.xmm + 16, 8, 0x0123_4567_89AB_CDEF)
+        }
+        let bytes = m.memory.read(at: MachineAddress(M.data), count: L.size) ?? []
+        try target.setInfoGuest(GuestStruct(bytes: bytes))
+        let s = target.engine.state
+        #expect(s.fpu.controlWord == 0x027F)
+        #expect(s.fpu.mxcsr == 0x1F00)
+        #expect(s.fpu.xmm[1].low == 0x0123_4567_89AB_CDEF)
+        #expect(target.pv.virtualTS)
+        #expect(s.cr0.contains(.taskSwitched))
+        #expect(s.cr0.contains(.monitorCoprocessor) && s.cr0.contains(.numericError))
+    }
+
+    @Test func initialiseWithoutI387ValidResetsTheFPUAndBadMXCSRZeroesIt() throws {
+        let m = try M(code: [[], [], []], offline: [1, 2])
+        typealias F = FPUState.FXSAVELayout
+        // Without VGCF_I387_VALID the image is ignored: FNINIT's state, MXCSR 0x1F80.
+        Self.context(m, at: M.data) { $0.set(L.fpuContext + F.controlWord, 2, 0x027F) }
+        try m.domain.vcpus[1].setInfoGuest(GuestStruct(bytes: m.memory.read(at: MachineAddress(M.data), count: L.size) ?? []))
+        #expect(m.domain.vcpus[1].engine.state.fpu == FPUState())
+        #expect(!m.domain.vcpus[1].engine.state.cr0.contains(.taskSwitched))
+        // Reserved MXCSR bits: Xen's FXRSTOR fixup loads an all-zero image instead.
+        Self.context(m, at: M.data) {
+            $0.set(L.flags, 8, L.flagInKernel | L.flagI387Valid)
+            $0.set(L.fpuContext + F.controlWord, 2, 0x027F)
+            $0.set(L.fpuContext + F.mxcsr, 4, 0x1_0000)
+        }
+        try m.domain.vcpus[2].setInfoGuest(GuestStruct(bytes: m.memory.read(at: MachineAddress(M.data), count: L.size) ?? []))
+        let fpu = m.domain.vcpus[2].engine.state.fpu
+        #expect(fpu.controlWord == 0x40)  // bit 6 reads as one, as FXRSTOR leaves it
+        #expect(fpu.mxcsr == 0)
+    }
+
     @Test func downAndUpAnotherVCPU() throws {
         let d = M.data
         var p = EventProgram()

@@ -95,11 +95,32 @@ import XenABI
         #expect(m.state.gprs[.r12] == m.kernelTables.root.address.rawValue)
         #expect(m.state.gprs[.r14] & 8 != 0)
         #expect(m.vcpu.pv.virtualTS)
+        #expect(m.state.cr0.contains(.taskSwitched))
 
         // Changing CR0.WP is refused.
         let g = try machine([0x0F, 0x20, 0xC0, 0x48, 0x35, 0x00, 0x00, 0x01, 0x00, 0x0F, 0x22, 0xC0])  // xor rax, 0x10000
         g.run()
         #expect(g.state.gprs[.r13] == 0xBAD)
+    }
+
+    @Test func theVirtualTSMakesFPUInstructionsRaiseNMOnceAndCLTSClearsIt() throws {
+        // fpu_taskswitch(1); fnop → #NM handler: r13 = 7, fnop again (Xen cleared TS), r14 = 1.
+        var layout = CodeLayout()
+        layout.place(Asm.hypercall(.setTrapTable, Self.table) + Asm.hypercall(.fpuTaskswitch, 1) + [0xD9, 0xD0] + Asm.shutdown(), at: 0)
+        layout.place([0x49, 0xC7, 0xC5, 7, 0, 0, 0, 0xD9, 0xD0, 0x49, 0xC7, 0xC6, 1, 0, 0, 0] + Asm.shutdown(), at: 0x300)
+        let m = try PVTestMachine(code: layout.bytes)
+        m.write(Asm.trapInfo(vector: 7, flags: 0, address: CodeLayout.address(0x300)) + Array(repeating: 0, count: 16), linear: Self.table)
+        m.run()
+        #expect(m.state.gprs[.r13] == 7)
+        #expect(m.state.gprs[.r14] == 1)
+        #expect(!m.vcpu.pv.virtualTS)
+        #expect(!m.state.cr0.contains(.taskSwitched))
+
+        // fpu_taskswitch(1); clts; xorps xmm0, xmm0: no #NM (the #GP handler would mark r13).
+        let c = try machine(Asm.hypercall(.fpuTaskswitch, 1) + [0x0F, 0x06, 0x0F, 0x57, 0xC0] + Asm.movRAX(0x55) + Asm.movR12RAX)
+        c.run()
+        #expect(c.state.gprs[.r12] == 0x55)
+        #expect(!c.state.cr0.contains(.taskSwitched))
     }
 
     @Test func instructionsXenDoesNotEmulateAreBouncedAsGP() throws {
