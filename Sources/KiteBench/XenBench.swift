@@ -11,7 +11,10 @@ import XenCore
 ///   through the hypercall page (guest system time is the host's monotonic clock);
 /// - mmu-update: the bench-mmu_update kernel's single-request mmu_update loop;
 /// - evtchn-roundtrip: two vCPUs on two host threads ping-ponging an event channel
-///   (send → wake from block → upcall → reply → poll wakes), per round trip.
+///   (send → wake from block → upcall → reply → poll wakes), per round trip;
+/// - evtchn-domains: two domains on one host (bench-evtchn-pair in both roles)
+///   ping-ponging an interdomain channel (send → the peer's poll wakes → reply), per round
+///   trip as the client's guest clock measures it.
 /// Each prints `BENCH <name> ns=<value> cycles=<value>`; cycles use the host CPU's clock rate.
 struct XenBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +37,7 @@ struct XenBench: ParsableCommand {
         let event = try EventRoundTripBenchmark.run(roundTrips: roundTrips, engines: InterpreterFactory())
         guard event.shutdown == .poweroff else { throw ValidationError("the event-channel guest did not finish: \(String(describing: event.shutdown))") }
         report("evtchn-roundtrip", event.nanosecondsPerRoundTrip)
+        report("evtchn-domains", try interdomainRoundTrip())
         if let mhz { FileHandle.standardError.write(Data(String(format: "host clock %.0f MHz (from /proc/cpuinfo)\n", mhz).utf8)) }
     }
 
@@ -52,6 +56,29 @@ struct XenBench: ParsableCommand {
             let open = figureLine.lastIndex(of: "("),
             let value = Double(figureLine[figureLine.index(after: open)...].prefix { $0.isNumber })
         else { throw ValidationError("\(name) did not report its figure:\n\(text)") }
+        return value
+    }
+
+    /// Two domains on one PVHost; the client prints "(N ns/round trip)".
+    private func interdomainRoundTrip() throws -> Double {
+        let path = try Self.findKernel("bench-evtchn-pair")
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let host = try PVHost(memoryMiB: 64)
+        defer { host.shutdown() }
+        let server = try host.create(PVDomainSpec(
+            kernel: [UInt8](bytes), kernelName: path, commandLine: "serve peer=2 count=\(roundTrips)", memoryMiB: 16,
+            name: "server"))
+        let client = try host.create(PVDomainSpec(
+            kernel: [UInt8](bytes), kernelName: path, commandLine: "ping peer=1 count=\(roundTrips)", memoryMiB: 16,
+            name: "client"))
+        _ = client.waitForStop()
+        _ = server.waitForStop(timeout: 10)
+        let text = String(decoding: client.console.contents, as: UTF8.self)
+        guard text.contains("Test result: SUCCESS"),
+            let figureLine = text.split(separator: "\n").first(where: { $0.contains("ns/round trip") }),
+            let open = figureLine.lastIndex(of: "("),
+            let value = Double(figureLine[figureLine.index(after: open)...].prefix { $0.isNumber })
+        else { throw ValidationError("bench-evtchn-pair did not report its figure:\n\(text)") }
         return value
     }
 
