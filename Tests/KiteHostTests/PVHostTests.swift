@@ -123,6 +123,18 @@ struct PVHostTests {
         #expect(host.guests.isEmpty && host.freeMemoryMiB == free)
     }
 
+    @Test func consoleOutputIsAlsoLoggedToAFilePerGuest() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kite-console-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = try PVHost(memoryMiB: 32, consoleLogDirectory: directory)
+        defer { host.shutdown() }
+        let guest = try host.create(Self.spec("hello", name: "logged"))
+        _ = guest.waitForStop(timeout: 60)
+        guest.destroy()
+        let log = try String(contentsOfFile: directory + "/guest-logged.log", encoding: .utf8)
+        #expect(log.contains("Test result: SUCCESS"))
+    }
+
     @Test func consoleHistoryReplaysWhatALateSubscriberMissed() throws {
         let host = try PVHost(memoryMiB: 32)
         defer { host.shutdown() }

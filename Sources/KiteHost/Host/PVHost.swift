@@ -18,6 +18,8 @@ public final class PVHost: Sendable {
     public let store: XenStoreDaemon
     /// Guest RAM the host can hand out, in MiB.
     public let memoryMiB: UInt64
+    /// Where each guest's console output is also written (`guest-<name>.log`); nil: nowhere.
+    public let consoleLogDirectory: String?
     let grants: any GrantMapper
     let events: any EventChannelAccess
     private let logSink: @Sendable (DomainID?, String) -> Void
@@ -35,9 +37,15 @@ public final class PVHost: Sendable {
     static let lastDomainID: UInt16 = 0x7FEF
 
     /// A host with `memoryMiB` of guest RAM. `log` receives the hypervisor's and the
-    /// backends' messages with the domain they concern (nil: the host).
-    public init(memoryMiB: UInt64, log: @escaping @Sendable (DomainID?, String) -> Void = { _, _ in }) throws(LaunchError) {
+    /// backends' messages with the domain they concern (nil: the host). With
+    /// `consoleLogDirectory`, every guest's console output is appended to
+    /// `<directory>/guest-<name>.log` (xenconsoled's naming).
+    public init(
+        memoryMiB: UInt64, consoleLogDirectory: String? = nil,
+        log: @escaping @Sendable (DomainID?, String) -> Void = { _, _ in }
+    ) throws(LaunchError) {
         self.memoryMiB = memoryMiB
+        self.consoleLogDirectory = consoleLogDirectory
         self.logSink = log
         // Machine memory: guest RAM plus the m2p (8 bytes per frame), Kite's own tables and
         // shared frames, and what Xen would allocate from its heap. Reserved lazily.
@@ -86,6 +94,14 @@ public final class PVHost: Sendable {
         defer { registry.withLock { _ = $0.reservedNames.remove(name) } }
         let guest = try PVGuestBuilder(host: self, spec: spec, id: id, name: name).build()
         registry.withLock { $0.guests[id] = guest }
+        if let directory = consoleLogDirectory {
+            do {
+                let file = try ConsoleLogFile(directory: directory, guestName: name) { [weak self] in self?.log(id, $0) }
+                guest.console.subscribe { file.write($0) }
+            } catch {
+                log(id, "cannot open a console log in \(directory): \(error.localizedDescription)")
+            }
+        }
         log(id, "created \"\(name)\": \(spec.memoryMiB) MiB, \(spec.vcpus) vCPU(s), kernel \(spec.kernelName)")
         if spec.startPaused { guest.domain.pause() }
         guest.start()
