@@ -12,9 +12,9 @@ public struct CPUIDResult: Equatable, Sendable {
 /// What CPUID tells a guest about Kite's CPU: the whole table is on this page. Bare-metal
 /// guests see `.kite` as is; XenCore derives its PV policy from it.
 ///
-/// It is honest: a bit is set only for what Kite's engine executes. The x87 FPU and
-/// FXSAVE/FXRSTOR, but no SSE yet (LDMXCSR/STMXCSR and the XMM state in FXSAVE exist, the
-/// SSE instructions do not), no MSRs (bare metal fails the run on RDMSR/WRMSR), no RDRAND
+/// It is honest: a bit is set only for what Kite's engine executes. The x87 FPU,
+/// FXSAVE/FXRSTOR, SSE and SSE2 (the XMM forms; no MMX, so neither MMX nor the MMX-register
+/// forms of SSE are there), no MSRs (bare metal fails the run on RDMSR/WRMSR), no RDRAND
 /// (not intercepted, so it raises #UD), no BMI1 although TZCNT works (ANDN, BEXTR and the
 /// rest do not). Leaves not in the table read as zeroes, as on AMD.
 public struct CPUIDPolicy: Sendable {
@@ -45,7 +45,7 @@ public struct CPUIDPolicy: Sendable {
             ebx: (1 << 16) | (8 << 8),
             ecx: Leaf1ECX.cmpxchg16b | Leaf1ECX.movbe | Leaf1ECX.popcnt | Leaf1ECX.hypervisor,
             edx: Leaf1EDX.fpu | Leaf1EDX.tsc | Leaf1EDX.pae | Leaf1EDX.cmpxchg8b | Leaf1EDX.pge | Leaf1EDX.cmov
-                | Leaf1EDX.clflush | Leaf1EDX.fxsr)),
+                | Leaf1EDX.clflush | Leaf1EDX.fxsr | Leaf1EDX.sse | Leaf1EDX.sse2)),
         Leaf(0x8000_0000, CPUIDResult(eax: 0x8000_0008)),
         Leaf(0x8000_0001, CPUIDResult(
             ecx: Ext1ECX.lahfSahf64 | Ext1ECX.lzcnt,
@@ -80,6 +80,9 @@ public struct CPUIDPolicy: Sendable {
         public static let clflush: UInt32 = 1 << 19
         /// FXSAVE/FXRSTOR (and CR4.OSFXSR).
         public static let fxsr: UInt32 = 1 << 24
+        /// SSE (with CR4.OSFXSR and OSXMMEXCPT: XMM state, #XM).
+        public static let sse: UInt32 = 1 << 25
+        public static let sse2: UInt32 = 1 << 26
     }
 
     public enum Ext1ECX {

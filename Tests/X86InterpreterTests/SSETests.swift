@@ -23,9 +23,21 @@ import X86
         #expect(try run([0x66, 0x0F, 0xEF, 0xC0]) { $0.cr4.insert(.osfxsr); $0.cr0.insert(.emulation) }.1 == .exception(.undefinedOpcode))
         #expect(try run([0x66, 0x0F, 0xEF, 0xC0]) { $0.cr4.insert(.osfxsr); $0.cr0.insert(.taskSwitched) }.1 == .exception(.deviceNotAvailable))
         #expect(try run([0x66, 0x0F, 0xEF, 0xC0]).1 == .hlt(length: 1))
-        // The MMX form (no prefix) and RCPPS (0F 53) are not implemented.
+        // The MMX form (no prefix) is not implemented.
         #expect(try run([0x0F, 0xEF, 0xC0]).1 == .exception(.undefinedOpcode))
-        #expect(try run([0x0F, 0x53, 0xC0]).1 == .exception(.undefinedOpcode))
+    }
+
+    @Test func reciprocalApproximationsByLane() throws {
+        // rcpss xmm0, xmm1 (F3 0F 53 C1): lane 0 only; rsqrtps xmm2, xmm1 (0F 52 D1): all four.
+        let (s, exit) = try run([0xF3, 0x0F, 0x53, 0xC1, 0x0F, 0x52, 0xD1]) { s in
+            s.cr4.insert(.osfxsr)
+            s.fpu.xmm[0] = XMMRegister(low: 0x1111_1111_2222_2222, high: 0x3333_3333_4444_4444)
+            s.fpu.xmm[1] = XMMRegister(low: 0x4000_0000_3F80_0000, high: 0xBF80_0000_4080_0000)
+        }
+        #expect(exit == .hlt(length: 1))
+        #expect(s.fpu.xmm[0] == XMMRegister(low: 0x1111_1111_3F7F_F000, high: 0x3333_3333_4444_4444))
+        #expect(s.fpu.xmm[2] == XMMRegister(low: 0x3F34_F800_3F7F_F000, high: 0xFFC0_0000_3EFF_F000))
+        #expect(s.fpu.mxcsr == 0x1F80)
     }
 
     @Test func alignedFormsNeedSixteenByteAlignment() throws {
@@ -86,7 +98,9 @@ import X86
         #expect(s.rflags.rawValue & 0x8D5 == 0x001)
     }
 
-    @Test func cpuidStillHidesSSE() {
-        #expect(CPUIDPolicy.kite.query(leaf: 1, subleaf: 0).edx & (1 << 25 | 1 << 26) == 0)
+    @Test func cpuidReportsSSEAndSSE2ButNotMMX() {
+        let edx = CPUIDPolicy.kite.query(leaf: 1, subleaf: 0).edx
+        #expect(edx & (1 << 25 | 1 << 26) == 1 << 25 | 1 << 26)
+        #expect(edx & (1 << 23) == 0)
     }
 }

@@ -1,7 +1,7 @@
 /// The SSE/SSE2 operations this CPU implements (`DecodedInstruction.sub` of `Op.sse`): data
 /// movement, logic, packed integers, and floating-point arithmetic, comparisons and
-/// conversions. Not implemented (#UD): MMX and the MMX-register forms, RCPPS/RSQRTPS and
-/// their scalar forms; so CPUID reports neither SSE nor SSE2.
+/// conversions, the reciprocal approximations. Not implemented (#UD): MMX and the
+/// MMX-register forms of SSE/SSE2.
 enum SSEOperation: UInt8 {
     // Moves. "Store" forms write the r/m operand from the reg one.
     case movups, movupsStore, movaps, movapsStore, movdqu, movdquStore, movdqa, movdqaStore
@@ -34,6 +34,7 @@ enum SSEOperation: UInt8 {
     case cmpps, cmpss, cmppd, cmpsd, comiss, ucomiss, comisd, ucomisd
     case cvtsi2ss, cvtsi2sd, cvttss2si, cvtss2si, cvttsd2si, cvtsd2si
     case cvtss2sd, cvtsd2ss, cvtps2pd, cvtpd2ps, cvtdq2ps, cvtps2dq, cvttps2dq, cvtdq2pd, cvtpd2dq, cvttpd2dq
+    case rcpps, rcpss, rsqrtps, rsqrtss
 
     /// For the floating-point arithmetic: the operation, whether packed, whether double.
     var arithmeticShape: (SSEFloat.Operation, packed: Bool, double: Bool)? {
@@ -119,6 +120,10 @@ extension SSEForm {
         case (0xF7, .p66): return SSEForm(operation: .maskmovdqu, memoryOnly: false)
         case (0x51, _), (0x58, _), (0x59, _), (0x5C, _), (0x5D, _), (0x5E, _), (0x5F, _), (0xC2, _):
             return floatingPoint(opcode: opcode, prefix: prefix)
+        case (0x52, .none): return SSEForm(operation: .rsqrtps)
+        case (0x52, .f3): return SSEForm(operation: .rsqrtss, memorySize: 4)
+        case (0x53, .none): return SSEForm(operation: .rcpps)
+        case (0x53, .f3): return SSEForm(operation: .rcpss, memorySize: 4)
         case (0x2E, .none): return SSEForm(operation: .ucomiss, memorySize: 4)
         case (0x2E, .p66): return SSEForm(operation: .ucomisd, memorySize: 8)
         case (0x2F, .none): return SSEForm(operation: .comiss, memorySize: 4)

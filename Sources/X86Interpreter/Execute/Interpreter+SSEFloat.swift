@@ -80,6 +80,11 @@ extension Interpreter {
                 Self.setLane(&result, i, double, bits)
                 flags.formUnion(f)
             }
+        case .rcpps, .rcpss, .rsqrtps, .rsqrtss:
+            // No exceptions and no flags (see SSEApproximation).
+            let b = try sseSource(p)
+            let f = op == .rcpps || op == .rcpss ? SSEApproximation.reciprocal : SSEApproximation.reciprocalSquareRoot
+            for i in 0..<(op == .rcpps || op == .rsqrtps ? 4 : 1) { result.dwords[i] = f(b.dwords[i]) }
         default:  // .cvtps2dq, .cvttps2dq, .cvtpd2dq, .cvttpd2dq
             let double = op == .cvtpd2dq || op == .cvttpd2dq
             let b = try sseSource(p)
