@@ -56,7 +56,7 @@ let package = Package(
             name: "Kite",
             dependencies: [
                 "X86", "X86Interpreter", "GuestMemory", "BareMetal",
-                "XenABI", "XenControl", "XenCore", "Toolstack", "KiteHost", "KiteControl",
+                "XenABI", "XenControl", "XenCore", "Toolstack", "KiteHost", "KiteControl", "XenStore", "XenBackends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

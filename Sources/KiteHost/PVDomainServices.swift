@@ -20,12 +20,18 @@ final class PVDomainServices: Sendable {
     let store: XenStoreDaemon
     let console: ConsoleBackend
     let layout: XenStoreDomainLayout
+    /// The backends' own connection to the store (xenbus watches); nil without devices.
+    let client: XenStoreClient?
+    let disks: [BlockXenbusDevice]
 
-    private init(domain: DomainID, store: XenStoreDaemon, console: ConsoleBackend, layout: XenStoreDomainLayout) {
+    private init(domain: DomainID, store: XenStoreDaemon, console: ConsoleBackend, layout: XenStoreDomainLayout,
+                 client: XenStoreClient?, disks: [BlockXenbusDevice]) {
         self.domain = domain
         self.store = store
         self.console = console
         self.layout = layout
+        self.client = client
+        self.disks = disks
     }
 
     /// Writes the layout, starts the console backend (output to `sink`) and introduces the
@@ -38,7 +44,6 @@ final class PVDomainServices: Sendable {
         let grants = host.grants
         let events = host.events
         let store = host.store
-        guard spec.disks.isEmpty else { throw .configuration("virtual disks are not supported yet") }
         guard spec.vifs.isEmpty else { throw .configuration("virtual network interfaces are not supported yet") }
         let layout = XenStoreDomainLayout(
             domain: domain, name: name, uuid: uuid.uuidString.lowercased(), type: "pv",
@@ -62,13 +67,27 @@ final class PVDomainServices: Sendable {
             try? store.removeDomainLayout(layout)
             throw .hypervisor("\(error)")
         }
-        return PVDomainServices(domain: domain, store: store, console: console, layout: layout)
+        let client = spec.disks.isEmpty ? nil : XenStoreClient(daemon: store)
+        let disks: [BlockXenbusDevice]
+        do {
+            disks = try attachDisks(spec.disks, domain: domain, client: client, grants: grants, events: events, log: host.log)
+        } catch {
+            client?.close()
+            console.close()
+            store.domainDestroyed(domain)
+            try? store.removeDomainLayout(layout)
+            throw error
+        }
+        return PVDomainServices(
+            domain: domain, store: store, console: console, layout: layout, client: client, disks: disks)
     }
 
     /// The domain's vCPUs stopped: the console's last output reaches the sink, the store
     /// fires @releaseDomain and forgets the domain, every mapping and port is released.
     /// Idempotent.
     func detach() {
+        for disk in disks { disk.stop() }
+        client?.close()
         console.close()
         store.domainShutdown(domain)
         store.domainDestroyed(domain)

@@ -40,6 +40,9 @@ extension XenStoreDaemon {
                     a.link.deliver(action)
                     s.attachments[domain] = a
                     if !touched.contains(domain) { touched.append(domain) }
+                } else if let mailbox = s.locals[connection] {
+                    if let message = action.message { mailbox.enqueue(message) }
+                    if !effects.wakes.contains(where: { $0 === mailbox }) { effects.wakes.append(mailbox) }
                 } else {
                     effects.local.append(action)
                 }
@@ -126,7 +129,8 @@ extension XenStoreDaemon {
     }
 
     /// The effects collected under the lock: ports closed and pages unmapped first (no
-    /// pass can reach them any more), then notifications, logs, local deliveries, passes.
+    /// pass can reach them any more), then notifications, logs, local deliveries, mailbox
+    /// wake-ups, passes.
     func perform(_ effects: Effects) {
         for (mapping, port) in effects.disconnect {
             if let port { try? events.close(port) }
@@ -137,6 +141,7 @@ extension XenStoreDaemon {
         if let localDelivery {
             for action in effects.local { localDelivery(action) }
         }
+        for mailbox in effects.wakes { mailbox.wake() }
         for signal in effects.signals { signal.signal() }
     }
 }

@@ -31,10 +31,15 @@ public enum XenStoreDaemonError: Error, Equatable, CustomStringConvertible {
 /// attachments and detachments to the grant and event-channel layers.
 /// Xen: tools/xenstored (domain.c, core.c's main loop).
 ///
+/// Local dom0 clients (backends through `XenStoreClient`, host tools through the xenstore
+/// socket) open a `XenStoreLocalConnection`: their watch events (and a socket client's
+/// replies) go to its mailbox in store order.
+///
 /// Locking: `state` (the server and every attachment) is taken for store work. Grant maps,
 /// binds and unmaps may run under it (they never call back into the daemon except through
-/// event handlers, which only schedule); guest notifications, logs and local deliveries
-/// run after it is released.
+/// event handlers, which only schedule); a local connection's mailbox lock is taken under
+/// it (order: `state`, then a mailbox). Guest notifications, logs, local deliveries and
+/// mailbox wake-ups run after it is released.
 public final class XenStoreDaemon: Sendable {
     struct Attachment: Sendable {
         let domain: DomainID
@@ -51,6 +56,8 @@ public final class XenStoreDaemon: Sendable {
         var server: XenStoreServer
         var attachments: [DomainID: Attachment] = [:]
         var domainOfConnection: [XenStoreConnectionID: DomainID] = [:]
+        /// Mailboxes of local connections (in-process clients, socket clients).
+        var locals: [XenStoreConnectionID: XenStoreMailbox] = [:]
     }
 
     /// What to do once the lock is released.
@@ -60,6 +67,8 @@ public final class XenStoreDaemon: Sendable {
         var signals: [BackendSignal] = []
         var logs: [String] = []
         var local: [XenStoreAction] = []
+        /// Local connections whose mailbox received something.
+        var wakes: [XenStoreMailbox] = []
         var attachFailures: [DomainID: XenStoreDaemonError] = [:]
     }
 

@@ -1,0 +1,2 @@
+/* The blkfront kit, shared with the blkfront test kernel. */
+#include "../blkfront/front.c"
