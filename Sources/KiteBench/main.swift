@@ -6,7 +6,7 @@ struct KiteBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kite-bench",
         abstract: "Benchmarks for Kite (build with -c release).",
-        subcommands: [CPUBench.self, XenBench.self, BlockBench.self])
+        subcommands: [CPUBench.self, XenBench.self, BlockBench.self, NetBench.self])
 }
 
 KiteBench.main()

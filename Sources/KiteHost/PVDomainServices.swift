@@ -23,15 +23,17 @@ final class PVDomainServices: Sendable {
     /// The backends' own connection to the store (xenbus watches); nil without devices.
     let client: XenStoreClient?
     let disks: [BlockXenbusDevice]
+    let vifs: [NetXenbusDevice]
 
     private init(domain: DomainID, store: XenStoreDaemon, console: ConsoleBackend, layout: XenStoreDomainLayout,
-                 client: XenStoreClient?, disks: [BlockXenbusDevice]) {
+                 client: XenStoreClient?, disks: [BlockXenbusDevice], vifs: [NetXenbusDevice]) {
         self.domain = domain
         self.store = store
         self.console = console
         self.layout = layout
         self.client = client
         self.disks = disks
+        self.vifs = vifs
     }
 
     /// Writes the layout, starts the console backend (output to `sink`) and introduces the
@@ -44,7 +46,6 @@ final class PVDomainServices: Sendable {
         let grants = host.grants
         let events = host.events
         let store = host.store
-        guard spec.vifs.isEmpty else { throw .configuration("virtual network interfaces are not supported yet") }
         let layout = XenStoreDomainLayout(
             domain: domain, name: name, uuid: uuid.uuidString.lowercased(), type: "pv",
             targetMemoryKiB: spec.memoryMiB << 10, vcpus: spec.vcpus, storePort: storePort,
@@ -67,11 +68,16 @@ final class PVDomainServices: Sendable {
             try? store.removeDomainLayout(layout)
             throw .hypervisor("\(error)")
         }
-        let client = spec.disks.isEmpty ? nil : XenStoreClient(daemon: store)
-        let disks: [BlockXenbusDevice]
+        let client = spec.disks.isEmpty && spec.vifs.isEmpty ? nil : XenStoreClient(daemon: store)
+        var disks: [BlockXenbusDevice] = []
+        let vifs: [NetXenbusDevice]
         do {
             disks = try attachDisks(spec.disks, domain: domain, client: client, grants: grants, events: events, log: host.log)
+            vifs = try attachVifs(
+                spec.vifs, domain: domain, client: client, grants: grants, events: events, networks: host.networks,
+                log: host.log)
         } catch {
+            for disk in disks { disk.stop() }
             client?.close()
             console.close()
             store.domainDestroyed(domain)
@@ -79,7 +85,7 @@ final class PVDomainServices: Sendable {
             throw error
         }
         return PVDomainServices(
-            domain: domain, store: store, console: console, layout: layout, client: client, disks: disks)
+            domain: domain, store: store, console: console, layout: layout, client: client, disks: disks, vifs: vifs)
     }
 
     /// The domain's vCPUs stopped: the console's last output reaches the sink, the store
@@ -87,6 +93,7 @@ final class PVDomainServices: Sendable {
     /// Idempotent.
     func detach() {
         for disk in disks { disk.stop() }
+        for vif in vifs { vif.stop() }
         client?.close()
         console.close()
         store.domainShutdown(domain)

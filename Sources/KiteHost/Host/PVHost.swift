@@ -21,6 +21,8 @@ public final class PVHost: Sendable {
     /// Where each guest's console output is also written (`guest-<name>.log`); nil: nowhere.
     public let consoleLogDirectory: String?
     let grants: any GrantMapper
+    /// The host's networks: virtual switches by name and the user-mode network (slirp).
+    public let networks = NetworkHub()
     let events: any EventChannelAccess
     private let logSink: @Sendable (DomainID?, String) -> Void
 
@@ -151,6 +153,7 @@ public final class PVHost: Sendable {
             return Array(r.guests.values)
         }
         for guest in all { guest.destroy() }
+        networks.close()
         store.close()
     }
 
