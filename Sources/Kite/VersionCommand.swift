@@ -1,8 +1,9 @@
 import ArgumentParser
+import KiteControl
 
 /// Kite's version, printed by `kite version`.
 enum KiteVersion {
-    static let number = "0.1.0-dev"
+    static let number = KiteControl.version
     static let engine = "interpreter"
 }
 

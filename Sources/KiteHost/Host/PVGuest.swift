@@ -212,6 +212,13 @@ public final class PVGuest: Sendable {
         return final
     }
 
+    /// Undoes a build whose guest never started (the host closed meanwhile).
+    func destroyUnstarted() {
+        services.detach()
+        host.hypervisor.destroy(id)
+        life.withLock { $0.destroyed = true }
+    }
+
     func rename(to newName: String) {
         life.withLock { $0.name = newName }
     }

@@ -95,7 +95,17 @@ public final class PVHost: Sendable {
         let id = try reserve(name: name)
         defer { registry.withLock { _ = $0.reservedNames.remove(name) } }
         let guest = try PVGuestBuilder(host: self, spec: spec, id: id, name: name).build()
-        registry.withLock { $0.guests[id] = guest }
+        // A shutdown that began while this guest was being built has already collected
+        // the guests it destroys: this one must not outlive the host.
+        let registered = registry.withLock { r -> Bool in
+            guard !r.closed else { return false }
+            r.guests[id] = guest
+            return true
+        }
+        guard registered else {
+            guest.destroyUnstarted()
+            throw .state("the host is shutting down")
+        }
         if let directory = consoleLogDirectory {
             do {
                 let file = try ConsoleLogFile(directory: directory, guestName: name) { [weak self] in self?.log(id, $0) }

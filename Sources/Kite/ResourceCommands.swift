@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import KiteControl
+
+/// `kite vcpu-set`: xl vcpu-set.
+struct VCPUSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vcpu-set",
+        abstract: "Set how many vCPUs a domain has online.",
+        discussion: "vCPU hotplug is not supported yet: kited accepts only the current count and refuses any other clearly.")
+
+    @OptionGroup var target: DomainArgument
+
+    @Argument(help: ArgumentHelp("The number of vCPUs.", valueName: "count"))
+    var count: Int
+
+    @OptionGroup var daemon: DaemonOptions
+
+    func run() throws { _ = try daemon.send(.vcpuSet(target.ref, count: count)) }
+}
+
+/// The memory argument of mem-set and mem-max.
+struct MemoryArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("The size: a number with an optional unit b, k, m, g or t (no unit: MiB).", valueName: "size"))
+    var size: String
+
+    func validate() throws {
+        guard MemorySize.mebibytes(size) != nil else { throw ValidationError("\(size) is not a whole number of MiB (like 512, 512m or 2g)") }
+    }
+
+    var mebibytes: UInt64 { MemorySize.mebibytes(size) ?? 0 }
+}
+
+/// `kite mem-set`: xl mem-set.
+struct MemSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mem-set",
+        abstract: "Set a domain's memory target (the balloon driver's goal).",
+        discussion: "Ballooning is not supported yet: kited accepts only the current size and refuses any other clearly.")
+
+    @OptionGroup var target: DomainArgument
+    @OptionGroup var memory: MemoryArgument
+    @OptionGroup var daemon: DaemonOptions
+
+    func run() throws { _ = try daemon.send(.memSet(target.ref, mib: memory.mebibytes)) }
+}
+
+/// `kite mem-max`: xl mem-max.
+struct MemMaxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mem-max",
+        abstract: "Set the most memory a domain may balloon up to.",
+        discussion: "Without ballooning the ceiling cannot change yet: kited accepts only the current maxmem and refuses any other clearly.")
+
+    @OptionGroup var target: DomainArgument
+    @OptionGroup var memory: MemoryArgument
+    @OptionGroup var daemon: DaemonOptions
+
+    func run() throws { _ = try daemon.send(.memMax(target.ref, mib: memory.mebibytes)) }
+}

@@ -1,2 +1,0 @@
-// kited: hosts every domain of this machine and serves the control API on a Unix socket.
-print("kited: not built yet")
