@@ -62,6 +62,8 @@ public struct PVDomainLauncher {
         public var leakedFrames: Int
         /// Bytes the console backend took from the guest's console ring.
         public var consoleRingBytes: UInt64
+        /// Per vCPU: where it stopped, its running and blocked time and what made it exit.
+        public var vcpuReports: [String] = []
     }
 
     public func launch() throws(LaunchError) -> Outcome {
@@ -138,11 +140,19 @@ public struct PVDomainLauncher {
         let hitLimit = stops.contains(.instructionLimit)
         services.detach()
         let consoleRingBytes = services.console.statistics.outputBytes
+        let reports = domain.vcpus.map { v -> String in
+            let (running, blocked) = v.runstateTimes
+            let s = v.engine.state
+            let head = "vCPU \(v.id.rawValue): rip 0x\(String(s.rip, radix: 16)) (\(v.isKernelMode ? "kernel" : "user")), "
+                + "\(running / 1_000_000) ms running, \(blocked / 1_000_000) ms blocked, \(v.engine.retiredInstructions) instructions"
+            return ([head] + v.exitStatistics.lines.map { "  " + $0 }).joined(separator: "\n")
+        }
         let leaked = hypervisor.destroy(domain.id)?.remainingFrames.count ?? 0
         return Outcome(
             reason: hitLimit ? nil : state?.reason, code: state?.code,
             crashReason: hitLimit ? nil : domain.crashReason, instructions: instructions, seconds: seconds,
-            hitInstructionLimit: hitLimit, leakedFrames: leaked, consoleRingBytes: consoleRingBytes)
+            hitInstructionLimit: hitLimit, leakedFrames: leaked, consoleRingBytes: consoleRingBytes,
+            vcpuReports: reports)
     }
 
     /// The kernel file's name without directories and extension ("vmlinuz", "hello").
