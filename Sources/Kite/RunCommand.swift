@@ -126,6 +126,9 @@ struct RunCommand: ParsableCommand {
         let o: PVDomainLauncher.Outcome
         do { o = try launcher.launch() } catch { throw RunError(error.description) }
         console.flush()
+        if verbose {
+            for report in o.vcpuReports { FileHandle.standardError.write(Data("kite: \(report)\n".utf8)) }
+        }
         var what: String
         switch o.reason {
         case .some(let reason): what = "domain shut down: \(reason)"

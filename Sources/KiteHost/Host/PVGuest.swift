@@ -64,13 +64,20 @@ public final class PVGuest: Sendable {
     private func finishRun(hitLimit: Bool, seconds: Double) {
         let shutdown = domain.shutdownState
         let instructions = domain.vcpus.reduce(UInt64(0)) { $0 &+ $1.engine.retiredInstructions }
+        let reports = domain.vcpus.map { v -> String in
+            let (running, blocked) = v.runstateTimes
+            let s = v.engine.state
+            let head = "vCPU \(v.id.rawValue): rip 0x\(String(s.rip, radix: 16)) (\(v.isKernelMode ? "kernel" : "user")), "
+                + "\(running / 1_000_000) ms running, \(blocked / 1_000_000) ms blocked, \(v.engine.retiredInstructions) instructions"
+            return ([head] + v.exitStatistics.lines.map { "  " + $0 }).joined(separator: "\n")
+        }
         let (outcome, handlers) = life.withLock { l in
             let destroyed = l.destroyRequested
             let o = PVGuestOutcome(
                 reason: hitLimit || destroyed ? nil : shutdown?.reason, code: destroyed ? nil : shutdown?.code,
                 crashReason: hitLimit || destroyed ? nil : domain.crashReason, instructions: instructions,
                 seconds: seconds, hitInstructionLimit: hitLimit, wasDestroyed: destroyed, leakedFrames: 0,
-                consoleRingBytes: services.console.statistics.outputBytes)
+                consoleRingBytes: services.console.statistics.outputBytes, vcpuReports: reports)
             l.outcome = o
             return (o, l.stopHandlers)
         }

@@ -51,4 +51,6 @@ public struct PVGuestOutcome: Sendable {
     public var leakedFrames: Int
     /// Bytes the console backend took from the guest's console ring.
     public var consoleRingBytes: UInt64
+    /// Per vCPU: where it stopped, its running and blocked time and what made it exit.
+    public var vcpuReports: [String] = []
 }

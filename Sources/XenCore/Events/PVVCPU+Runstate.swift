@@ -5,6 +5,13 @@ import XenABI
 /// guest areas Xen keeps up to date with it (xen-abi §4.13). Kite has no scheduler between
 /// vCPUs and host threads, so "runnable" is never entered.
 extension PVVCPU {
+    /// Nanoseconds of system time this vCPU spent running and blocked so far (Xen:
+    /// vcpu_runstate_get), for diagnosis.
+    public var runstateTimes: (running: UInt64, blocked: UInt64) {
+        let r = eventState.runstate.withLock { $0.snapshot(now: domain.clock.systemTime()) }
+        return (r.time.0, r.time.2)
+    }
+
     /// Xen: vcpu_runstate_change() on this vCPU's own thread, then update_runstate_area().
     func changeRunstate(to new: Runstate) {
         let now = domain.clock.systemTime()

@@ -106,7 +106,9 @@ extension PVVCPU {
         // guest sees that after every hypercall, as on Xen (the hypercall page saves them).
         e.setRegister(.rcx, next)
         e.setRegister(.r11, e.flagsRegister)
-        switch call(number, args) {
+        let outcome = call(number, args)
+        exitStatistics.countHypercall(number, unimplemented: outcome == .value(XenError.ENOSYS.returnValue))
+        switch outcome {
         case .value(let v):
             e.setRegister(.rax, v)
         case .registersLoaded:

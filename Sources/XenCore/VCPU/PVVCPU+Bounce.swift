@@ -102,6 +102,7 @@ extension PVVCPU {
     /// §5.5); checked before every return to the guest.
     func deliverPendingEvents() {
         guard pv.eventCallback != 0, upcallPending != 0, upcallMask == 0 else { return }
+        exitStatistics.upcalls &+= 1
         bounce(TrapBounce(handler: pv.eventCallback, errorCode: nil, masksEvents: true))
     }
 }

@@ -45,16 +45,21 @@ extension PVVCPU {
             if pv.kernelMode {
                 performHypercall(instructionLength: length)
             } else {
+                exitStatistics.userSyscalls &+= 1
                 bounceUserSyscall(instructionLength: length)
             }
         case .exception(let e):
+            exitStatistics.exceptions[Int(e.vector & 31)] &+= 1
             handleException(e)
         case .softwareInterrupt(let vector, let length):
+            exitStatistics.softwareInterrupts &+= 1
             handleSoftwareInterrupt(vector: vector, length: length)
         case .cpuid(let length):
+            exitStatistics.cpuid &+= 1
             emulateCPUID()
             advance(by: length)
         case .rdtsc(let isRDTSCP, let length):
+            exitStatistics.rdtsc &+= 1
             var s = engine.state
             let tsc = domain.clock.tsc()
             s.gprs[.rax] = tsc & 0xFFFF_FFFF
@@ -83,7 +88,10 @@ extension PVVCPU {
     func handleException(_ e: X86Exception) {
         switch e.vector {
         case ExceptionVector.generalProtection.rawValue where e.errorCode == 0:
-            if emulatePrivilegedInstruction() { return }
+            if emulatePrivilegedInstruction() {
+                exitStatistics.emulatedPrivileged &+= 1
+                return
+            }
             injectException(e.vector, errorCode: 0)
         case ExceptionVector.invalidOpcode.rawValue:
             if emulateForcedCPUID() { return }

@@ -62,6 +62,10 @@ public final class PVVCPU: @unchecked Sendable {
     public unowned let domain: Domain
     public let engine: any VirtualCPU
     var pv = PVState()
+    /// What made this vCPU leave guest code (diagnosis; only its own thread writes it).
+    public internal(set) var exitStatistics = VCPUExitStatistics()
+    /// Whether the guest kernel (not guest user space) runs on this vCPU.
+    public var isKernelMode: Bool { pv.kernelMode }
     /// Xen: _VPF_down cleared — the vCPU runs when online and the domain is not shut down.
     public internal(set) var isOnline = false
 

@@ -24,6 +24,22 @@ import XenControl
         #expect(m.state.gprs[.r12] == XenError.ENOSYS.returnValue)
     }
 
+    @Test func exitStatisticsCountHypercallsAndENOSYS() throws {
+        // xen_version; hypercall 63 (-ENOSYS); hypercall 1000 (-ENOSYS, counted in the last
+        // slot); cpuid through the #UD forced-emulation prefix; shutdown.
+        let code = Asm.hypercall(.xenVersion, 0) + Asm.movRAX(63) + Asm.syscall + Asm.movRAX(1000) + Asm.syscall
+            + [0xB8, 0, 0, 0, 0, 0x0F, 0x0B, 0x78, 0x65, 0x6E, 0x0F, 0xA2] + Asm.shutdown()
+        let m = try PVTestMachine(code: code)
+        m.run()
+        let stats = m.vcpu.exitStatistics
+        #expect(stats.hypercalls[Int(Hypercall.xenVersion.rawValue)] == 1)
+        #expect(stats.unimplementedHypercalls[Int(Hypercall.xenVersion.rawValue)] == 0)
+        #expect(stats.unimplementedHypercalls[63] == 2)
+        #expect(stats.exceptions[6] == 1)
+        #expect(stats.lines.contains("hypercall xenVersion: 1"))
+        #expect(stats.lines.contains("exception 6: 1"))
+    }
+
     @Test func privilegedHypercallsAreRefusedWithEPERM() throws {
         let m = try PVTestMachine(code: Asm.hypercall(.domctl, PVTestMachine.data) + Asm.movRBXRAX + Asm.shutdown())
         m.run()
