@@ -24,6 +24,8 @@ public final class PVGuest: Sendable {
     private struct Life {
         var name: String
         var outcome: PVGuestOutcome?
+        /// Running time frozen when the vCPUs stopped (their runstate is left as it was).
+        var stoppedCPUSeconds: Double?
         var destroyRequested = false
         var destroyed = false
         var stopHandlers: [@Sendable (PVGuest, PVGuestOutcome) -> Void] = []
@@ -71,7 +73,9 @@ public final class PVGuest: Sendable {
                 + "\(running / 1_000_000) ms running, \(blocked / 1_000_000) ms blocked, \(v.engine.retiredInstructions) instructions"
             return ([head] + v.exitStatistics.lines.map { "  " + $0 }).joined(separator: "\n")
         }
+        let cpuSeconds = Double(domain.runningNanoseconds) / 1e9
         let (outcome, handlers) = life.withLock { l in
+            l.stoppedCPUSeconds = cpuSeconds
             let destroyed = l.destroyRequested
             let o = PVGuestOutcome(
                 reason: hitLimit || destroyed ? nil : shutdown?.reason, code: destroyed ? nil : shutdown?.code,
@@ -117,7 +121,9 @@ public final class PVGuest: Sendable {
     public var vcpuCount: Int { domain.vcpus.count }
     public var vcpuStatistics: [VCPUStatistics] { domain.vcpuStatistics }
     /// `xl list`'s Time(s): seconds the vCPUs spent running.
-    public var cpuSeconds: Double { Double(domain.runningNanoseconds) / 1e9 }
+    public var cpuSeconds: Double {
+        life.withLock { $0.stoppedCPUSeconds } ?? Double(domain.runningNanoseconds) / 1e9
+    }
     public var instructions: UInt64 { domain.vcpus.reduce(UInt64(0)) { $0 &+ $1.engine.retiredInstructions } }
 
     /// Typing into the guest's primary console.
