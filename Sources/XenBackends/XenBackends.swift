@@ -19,5 +19,13 @@
 //              INTRODUCE (reserved grant GNTTAB_RESERVED_XENSTORE + the store port),
 //              serviced on notification, replies and watch events routed between rings.
 //
-// Not yet: secondary consoles (device/console/<n> with xenbus states), a console log file
-// and Unix-socket console clients, block and net backends, the xenbus state machine.
+//   Xenbus/    XenStoreClient (in-process dom0 connection with watches and transactions)
+//              and XenbusBackend: libxl's device layout and the backend state machine every
+//              device room shares; devices implement XenbusBackendDevice.
+//   Block/     blkback (io/blkif.h): raw, read-only and copy-on-write images, flush,
+//              discard, indirect descriptors.
+//   Net/       netback (io/netif.h) over grant copy, VirtualSwitch, UserNetwork (libslirp),
+//              NetworkHub (a host's networks).
+//   XenStore/  also the host tools' Unix socket (XenStoreSocketServer).
+//
+// Not yet: save/restore of backend state, GSO and multi-queue for net, persistent grants.
