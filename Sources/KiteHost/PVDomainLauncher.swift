@@ -1,10 +1,6 @@
 import Foundation
-import GuestMemory
-import Toolstack
-import X86Interpreter
 import XenABI
 import XenControl
-import XenCore
 
 /// Boots a 64-bit PV kernel the way `xl create` and the domain builder would, on Kite's own
 /// CPU: machine memory, one domain, the builder's layout, xenstore and console ports, the
@@ -33,9 +29,6 @@ public struct PVDomainLauncher {
     /// Receives the kernel's notes and the domain layout before the boot, if set.
     public var describe: (@Sendable (String) -> Void)?
 
-    /// Guests are domain 1: Kite itself plays domain 0.
-    public static let guestDomain = DomainID(1)
-
     public init(
         kernel: [UInt8], kernelName: String, ramdisk: [UInt8]? = nil, commandLine: String = "",
         memoryMiB: UInt64 = 64, vcpus: Int = 1, maxInstructions: UInt64? = nil,
@@ -58,11 +51,11 @@ public struct PVDomainLauncher {
         let serviceLog = self.serviceLog
         let describe = self.describe
         // Guest RAM plus room for the builder's reservations is what the host needs.
-        let host = try PVHost(memoryMiB: memoryMiB) { _, message in
-            if message.hasPrefix("xenstore: ") {
-                serviceLog?(String(message.dropFirst("xenstore: ".count)))
-            } else if message.contains("\n") {
-                describe?(message)  // the kernel's notes and the domain layout
+        let host = try PVHost(memoryMiB: memoryMiB) { _, level, message in
+            switch level {
+            case .debug: describe?(message)  // the kernel's notes and the domain layout
+            case .info: break  // created, stopped: kite run prints its own summary
+            case .warning: serviceLog?(message)
             }
         }
         defer { host.shutdown() }
@@ -76,11 +69,6 @@ public struct PVDomainLauncher {
         consoleInputReady?(guest.consoleInput)
         guest.waitForStop()
         return guest.destroy()
-    }
-
-    /// The kernel file's name without directories and extension ("vmlinuz", "hello").
-    static func defaultName(_ kernelName: String) -> String {
-        PVDomainSpec(kernel: [], kernelName: kernelName).effectiveName
     }
 }
 

@@ -8,7 +8,7 @@ extension PVDomainServices {
     /// the disks started so far removed again.
     static func attachDisks(
         _ specs: [PVDiskSpec], domain: DomainID, client: XenStoreClient?, grants: any GrantMapper,
-        events: any EventChannelAccess, log: @escaping @Sendable (DomainID?, String) -> Void
+        events: any EventChannelAccess, log: @escaping @Sendable (DomainID?, PVHostLogLevel, String) -> Void
     ) throws(LaunchError) -> [BlockXenbusDevice] {
         guard let client, !specs.isEmpty else { return [] }
         var disks: [BlockXenbusDevice] = []
@@ -19,7 +19,7 @@ extension PVDomainServices {
                     deviceType: spec.isCDROM ? .cdrom : .disk, copyOnWriteBase: spec.copyOnWriteBase)
                 let disk = try BlockXenbusDevice(
                     domain: domain, configuration: configuration, grants: grants, events: events, client: client,
-                    log: { log(domain, "vbd \(spec.vdev): \($0)") })
+                    log: { log(domain, .warning, "vbd \(spec.vdev): \($0)") })
                 try disk.start()
                 disks.append(disk)
             } catch {

@@ -8,7 +8,7 @@ extension PVDomainServices {
     /// the guest's netfront. Host forwards go to the shared user-mode network.
     static func attachVifs(
         _ specs: [PVNetworkSpec], domain: DomainID, client: XenStoreClient?, grants: any GrantMapper,
-        events: any EventChannelAccess, networks: NetworkHub, log: @escaping @Sendable (DomainID?, String) -> Void
+        events: any EventChannelAccess, networks: NetworkHub, log: @escaping @Sendable (DomainID?, PVHostLogLevel, String) -> Void
     ) throws(LaunchError) -> [NetXenbusDevice] {
         guard let client, !specs.isEmpty else { return [] }
         var vifs: [NetXenbusDevice] = []
@@ -27,7 +27,7 @@ extension PVDomainServices {
                 }
                 let vif = try NetXenbusDevice(
                     domain: domain, configuration: configuration, grants: grants, events: events, client: client,
-                    networks: networks, log: { log(domain, "vif \(index): \($0)") })
+                    networks: networks, log: { log(domain, .warning, "vif \(index): \($0)") })
                 try vif.start()
                 vifs.append(vif)
             } catch {

@@ -269,4 +269,85 @@ static inline bool test_bit64(unsigned int nr, const volatile uint64_t *words) {
     return (words[nr / 64] >> (nr % 64)) & 1;
 }
 
+/* ---- xenstore client over the domain's store ring (common/xenstore.c; io/xs_wire.h) ---- */
+#define XS_DIRECTORY 1
+#define XS_READ 2
+#define XS_WATCH 4
+#define XS_TRANSACTION_START 6
+#define XS_TRANSACTION_END 7
+#define XS_GET_DOMAIN_PATH 10
+#define XS_WRITE 11
+#define XS_RM 13
+#define XS_WATCH_EVENT 15
+#define XS_ERROR 16
+#define XENSTORE_RING_SIZE 1024
+#define XENSTORE_PAYLOAD_MAX 4096
+
+struct xsd_sockmsg {
+    uint32_t type, req_id, tx_id, len;
+};
+struct xenstore_domain_interface {
+    char req[XENSTORE_RING_SIZE];
+    char rsp[XENSTORE_RING_SIZE];
+    uint32_t req_cons, req_prod;
+    uint32_t rsp_cons, rsp_prod;
+    uint32_t server_features;
+    uint32_t connection;
+    uint32_t error;
+    uint32_t evtchn_port;
+};
+
+/* The ring page start_info names. */
+volatile struct xenstore_domain_interface *xs_ring(void);
+/* Copies bytes into the request ring, waiting while it is full (or its indexes are
+   inconsistent); notifies the store port after each batch when `notify`. False after 10 s
+   without room. */
+bool xs_ring_put(const void *data, size_t len, bool notify);
+/* Copies bytes out of the response ring; false after 10 s without any. */
+bool xs_ring_get(void *data, size_t len);
+/* One request (payload = a then b) in transaction `tx`, and its reply: the header in
+   xs_reply_hdr, the payload NUL-terminated in xs_reply. Watch events met on the way go to
+   xs_watch_hook (if set) with their path. Returns the reply type, -1 when nothing came,
+   -2 for a malformed reply or one that answers another request. */
+long xs_request(uint32_t tx, uint32_t type, const void *a, size_t alen, const void *b, size_t blen);
+extern struct xsd_sockmsg xs_reply_hdr;
+extern char xs_reply[XENSTORE_PAYLOAD_MAX + 1];
+extern void (*xs_watch_hook)(const char *path);
+
+/* ---- grant table v1, granting side (common/gnttab.c; public/grant_table.h) ---- */
+typedef uint32_t grant_ref_t;
+#define GNTTABOP_setup_table 2
+#define GTF_permit_access 1
+#define GTF_readonly (1 << 2)
+#define GTF_reading (1 << 3)
+#define GTF_writing (1 << 4)
+#define GNTTAB_NR_RESERVED_ENTRIES 8
+
+struct gnttab_setup_table {
+    domid_t dom;
+    uint32_t nr_frames;
+    int16_t status;
+    xen_pfn_t *frame_list;
+};
+KTF_CHECK_OFFSET(struct gnttab_setup_table, nr_frames, 4);
+KTF_CHECK_OFFSET(struct gnttab_setup_table, status, 8);
+KTF_CHECK_OFFSET(struct gnttab_setup_table, frame_list, 16);
+
+struct grant_entry_v1 {
+    uint16_t flags;
+    domid_t domid;
+    uint32_t frame;
+};
+KTF_CHECK_SIZE(struct grant_entry_v1, 8);
+
+/* Maps the table's first frame (once); 0 or a Xen errno / GNTST code (negative). */
+long gnttab_init(void);
+/* Grants `domid` access to the frame behind `va` (a page); returns the reference.
+   Panics when the frame's entries are used up. */
+grant_ref_t gnttab_grant_page(domid_t domid, const void *va, bool readonly);
+/* Ends access; false while the grantee still has it mapped (GTF_reading/GTF_writing). */
+bool gnttab_end_access(grant_ref_t ref);
+/* The entry's flags as Xen left them. */
+uint16_t gnttab_flags(grant_ref_t ref);
+
 #endif

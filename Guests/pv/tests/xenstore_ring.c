@@ -14,115 +14,29 @@
 
 const char test_title[] = "xenstore ring: layout, read/write, errors, watches";
 
-#define XS_READ 2
-#define XS_WATCH 4
-#define XS_GET_DOMAIN_PATH 10
-#define XS_WRITE 11
-#define XS_WATCH_EVENT 15
-#define XS_ERROR 16
-#define XENSTORE_RING_SIZE 1024
 #define XENSTORE_SERVER_FEATURE_ERROR 2
 
-struct xsd_sockmsg {
-    uint32_t type, req_id, tx_id, len;
-};
-struct xenstore_domain_interface {
-    char req[XENSTORE_RING_SIZE];
-    char rsp[XENSTORE_RING_SIZE];
-    uint32_t req_cons, req_prod;
-    uint32_t rsp_cons, rsp_prod;
-    uint32_t server_features;
-    uint32_t connection;
-    uint32_t error;
-    uint32_t evtchn_port;
-};
-_Static_assert(__builtin_offsetof(struct xenstore_domain_interface, req_cons) == 2048, "req_cons");
-_Static_assert(__builtin_offsetof(struct xenstore_domain_interface, error) == 2072, "error");
-
-static volatile struct xenstore_domain_interface *xs;
-static evtchn_port_t xs_port;
-
-static char reply[4097];
-static struct xsd_sockmsg reply_hdr;
 static unsigned int watch_events;
 static char last_event[128];
 
-static void ring_put(const void *data, size_t len, bool notify) {
-    const char *p = data;
-    while (len) {
-        uint32_t cons = ACCESS_ONCE(xs->req_cons), prod = xs->req_prod;
-        mb();
-        uint32_t space = XENSTORE_RING_SIZE - (prod - cons);
-        if (space == 0) {
-            evtchn_send(xs_port);
-            hypercall_yield();
-            continue;
-        }
-        while (space && len) {
-            xs->req[prod++ & (XENSTORE_RING_SIZE - 1)] = *p++;
-            space--;
-            len--;
-        }
-        wmb();
-        xs->req_prod = prod;
-        if (notify) evtchn_send(xs_port);
-    }
+static void count_event(const char *path) {
+    watch_events++;
+    size_t n = strnlen(path, sizeof(last_event) - 1);
+    memcpy(last_event, path, n);
+    last_event[n] = '\0';
 }
 
-static bool ring_get(void *data, size_t len) {
-    char *p = data;
-    unsigned long idle = 0;
-    while (len) {
-        uint32_t cons = xs->rsp_cons, prod = ACCESS_ONCE(xs->rsp_prod);
-        mb();
-        if (prod == cons) {
-            if (++idle > 2000000) return false;
-            hypercall_yield();
-            continue;
-        }
-        while (cons != prod && len) {
-            *p++ = xs->rsp[cons++ & (XENSTORE_RING_SIZE - 1)];
-            len--;
-        }
-        mb();
-        xs->rsp_cons = cons;
-        evtchn_send(xs_port);
-    }
-    return true;
-}
-
-/* One request (payload = a then b) and its reply; watch events met on the way are
-   counted. Returns the reply type, or -1 when nothing came, -2 for a bad reply. */
 static long xs_talk(uint32_t type, const char *a, size_t alen, const char *b, size_t blen) {
-    static uint32_t next_id = 1;
-    struct xsd_sockmsg h = { .type = type, .req_id = next_id++, .tx_id = 0, .len = (uint32_t)(alen + blen) };
-    ring_put(&h, sizeof(h), true);
-    ring_put(a, alen, true);
-    if (blen) ring_put(b, blen, true);
-    for (;;) {
-        if (!ring_get(&reply_hdr, sizeof(reply_hdr))) return -1;
-        if (reply_hdr.len > 4096) return -2;
-        if (!ring_get(reply, reply_hdr.len)) return -1;
-        reply[reply_hdr.len] = '\0';
-        if (reply_hdr.type == XS_WATCH_EVENT) {
-            watch_events++;
-            size_t n = strnlen(reply, sizeof(last_event) - 1);
-            memcpy(last_event, reply, n);
-            last_event[n] = '\0';
-            continue;
-        }
-        if (reply_hdr.req_id != h.req_id) return -2;
-        return reply_hdr.type;
-    }
+    return xs_request(0, type, a, alen, b, blen);
 }
 
-/* XS_READ of `path`; the value is in `reply`. */
+/* XS_READ of `path`; the value is in xs_reply. */
 static long xs_read(const char *path) { return xs_talk(XS_READ, path, strlen(path) + 1, NULL, 0); }
 
 static void expect_value(const char *path, const char *want) {
     long type = xs_read(path);
-    if (!check(type == XS_READ, "READ %s: reply type %ld (%s)", path, type, type == XS_ERROR ? reply : "")) return;
-    check(strcmp(reply, want) == 0, "READ %s: \"%s\", expected \"%s\"", path, reply, want);
+    if (!check(type == XS_READ, "READ %s: reply type %ld (%s)", path, type, type == XS_ERROR ? xs_reply : "")) return;
+    check(strcmp(xs_reply, want) == 0, "READ %s: \"%s\", expected \"%s\"", path, xs_reply, want);
 }
 
 static void expect_number(const char *path, unsigned long want) {
@@ -134,13 +48,14 @@ static void expect_number(const char *path, unsigned long want) {
 static void expect_error(uint32_t type, const char *path, const char *errno_name) {
     long got = xs_talk(type, path, strlen(path) + 1, NULL, 0);
     if (!check(got == XS_ERROR, "%s: reply type %ld, expected XS_ERROR %s", path, got, errno_name)) return;
-    check(strcmp(reply, errno_name) == 0, "%s: error %s, expected %s", path, reply, errno_name);
+    check(strcmp(xs_reply, errno_name) == 0, "%s: error %s, expected %s", path, xs_reply, errno_name);
 }
 
 void test_main(void) {
-    xs = (volatile struct xenstore_domain_interface *)mfn_to_virt(start_info->store_mfn);
-    xs_port = start_info->store_evtchn;
+    volatile struct xenstore_domain_interface *xs = xs_ring();
+    evtchn_port_t xs_port = start_info->store_evtchn;
     check(xs_port != 0, "store_evtchn is 0");
+    xs_watch_hook = count_event;
 
     check_eq("req_prod", xs->req_prod, 0);
     check_eq("rsp_prod", xs->rsp_prod, 0);
@@ -162,13 +77,13 @@ void test_main(void) {
     expect_value("console/type", "xenconsoled");
     expect_value("/local/domain/1/cpu/0/availability", "online");
     long type = xs_read("name");
-    check(type == XS_READ && reply[0] != '\0', "READ name: type %ld, \"%s\"", type, reply);
+    check(type == XS_READ && xs_reply[0] != '\0', "READ name: type %ld, \"%s\"", type, xs_reply);
 
     /* Write and read back a node of the domain's own. */
     const char path[] = "data/kite-test";
     type = xs_talk(XS_WRITE, path, sizeof(path), "hello", 5);
-    if (check(type == XS_WRITE, "WRITE %s: reply type %ld (%s)", path, type, reply))
-        check(strcmp(reply, "OK") == 0, "WRITE reply \"%s\"", reply);
+    if (check(type == XS_WRITE, "WRITE %s: reply type %ld (%s)", path, type, xs_reply))
+        check(strcmp(xs_reply, "OK") == 0, "WRITE reply \"%s\"", xs_reply);
     expect_value(path, "hello");
 
     /* Errors. */
@@ -178,11 +93,11 @@ void test_main(void) {
     /* A watch: OK, then an immediate event, then one per change. */
     const char watch[] = "data/kite-test\0tok";
     type = xs_talk(XS_WATCH, watch, sizeof(watch), NULL, 0);
-    check(type == XS_WATCH, "WATCH: reply type %ld (%s)", type, reply);
+    check(type == XS_WATCH, "WATCH: reply type %ld (%s)", type, xs_reply);
     expect_value(path, "hello"); /* collects the immediate event on the way */
     check_eq("watch events after WATCH", watch_events, 1);
     type = xs_talk(XS_WRITE, path, sizeof(path), "again", 5);
-    check(type == XS_WRITE, "second WRITE: reply type %ld (%s)", type, reply);
+    check(type == XS_WRITE, "second WRITE: reply type %ld (%s)", type, xs_reply);
     expect_value(path, "again");
     check_eq("watch events after a change", watch_events, 2);
     /* A watch set with a relative path reports relative paths (xenstored get_watch_path). */
@@ -190,15 +105,15 @@ void test_main(void) {
 
     /* GET_DOMAIN_PATH, sent in two pieces with a notification after each. */
     struct xsd_sockmsg h = { .type = XS_GET_DOMAIN_PATH, .req_id = 999, .tx_id = 0, .len = 2 };
-    ring_put(&h, 10, true);
+    xs_ring_put(&h, 10, true);
     hypercall_yield();
-    ring_put((const char *)&h + 10, sizeof(h) - 10, true);
-    ring_put("1", 2, true);
-    if (check(ring_get(&reply_hdr, sizeof(reply_hdr)), "no reply to GET_DOMAIN_PATH")) {
-        check_eq("GET_DOMAIN_PATH req_id", reply_hdr.req_id, 999);
-        if (reply_hdr.len < sizeof(reply) && ring_get(reply, reply_hdr.len)) {
-            reply[reply_hdr.len] = '\0';
-            check(strcmp(reply, "/local/domain/1") == 0, "GET_DOMAIN_PATH: \"%s\"", reply);
+    xs_ring_put((const char *)&h + 10, sizeof(h) - 10, true);
+    xs_ring_put("1", 2, true);
+    if (check(xs_ring_get(&xs_reply_hdr, sizeof(xs_reply_hdr)), "no reply to GET_DOMAIN_PATH")) {
+        check_eq("GET_DOMAIN_PATH req_id", xs_reply_hdr.req_id, 999);
+        if (xs_reply_hdr.len < sizeof(xs_reply) && xs_ring_get(xs_reply, xs_reply_hdr.len)) {
+            xs_reply[xs_reply_hdr.len] = '\0';
+            check(strcmp(xs_reply, "/local/domain/1") == 0, "GET_DOMAIN_PATH: \"%s\"", xs_reply);
         }
     }
     check_eq("error still NONE", xs->error, 0);

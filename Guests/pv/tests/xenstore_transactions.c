@@ -14,108 +14,18 @@
 
 const char test_title[] = "xenstore transactions: commit, abort, conflict and retry, watches";
 
-#define XS_READ 2
-#define XS_WATCH 4
-#define XS_TRANSACTION_START 6
-#define XS_TRANSACTION_END 7
-#define XS_WRITE 11
-#define XS_RM 13
-#define XS_WATCH_EVENT 15
-#define XS_ERROR 16
-#define XENSTORE_RING_SIZE 1024
-
-struct xsd_sockmsg {
-    uint32_t type, req_id, tx_id, len;
-};
-struct xenstore_domain_interface {
-    char req[XENSTORE_RING_SIZE];
-    char rsp[XENSTORE_RING_SIZE];
-    uint32_t req_cons, req_prod;
-    uint32_t rsp_cons, rsp_prod;
-    uint32_t server_features;
-    uint32_t connection;
-    uint32_t error;
-    uint32_t evtchn_port;
-};
-_Static_assert(__builtin_offsetof(struct xenstore_domain_interface, req_cons) == 2048, "req_cons");
-_Static_assert(__builtin_offsetof(struct xenstore_domain_interface, error) == 2072, "error");
-
-static volatile struct xenstore_domain_interface *xs;
-static evtchn_port_t xs_port;
-
-static char reply[4097];
-static struct xsd_sockmsg reply_hdr;
 static unsigned int watch_events;
 static char last_event[128];
 
-static void ring_put(const void *data, size_t len) {
-    const char *p = data;
-    while (len) {
-        uint32_t cons = ACCESS_ONCE(xs->req_cons), prod = xs->req_prod;
-        mb();
-        uint32_t space = XENSTORE_RING_SIZE - (prod - cons);
-        if (space == 0) {
-            evtchn_send(xs_port);
-            hypercall_yield();
-            continue;
-        }
-        while (space && len) {
-            xs->req[prod++ & (XENSTORE_RING_SIZE - 1)] = *p++;
-            space--;
-            len--;
-        }
-        wmb();
-        xs->req_prod = prod;
-        evtchn_send(xs_port);
-    }
+static void count_event(const char *path) {
+    watch_events++;
+    size_t n = strnlen(path, sizeof(last_event) - 1);
+    memcpy(last_event, path, n);
+    last_event[n] = '\0';
 }
 
-static bool ring_get(void *data, size_t len) {
-    char *p = data;
-    unsigned long idle = 0;
-    while (len) {
-        uint32_t cons = xs->rsp_cons, prod = ACCESS_ONCE(xs->rsp_prod);
-        mb();
-        if (prod == cons) {
-            if (++idle > 2000000) return false;
-            hypercall_yield();
-            continue;
-        }
-        while (cons != prod && len) {
-            *p++ = xs->rsp[cons++ & (XENSTORE_RING_SIZE - 1)];
-            len--;
-        }
-        mb();
-        xs->rsp_cons = cons;
-        evtchn_send(xs_port);
-    }
-    return true;
-}
-
-/* One request in transaction `tx` (payload = a then b) and its reply, in `reply`; watch
-   events met on the way are counted. Returns the reply type, -1 when nothing came, -2 for
-   a reply that does not match. */
 static long xs_talk(uint32_t tx, uint32_t type, const char *a, size_t alen, const char *b, size_t blen) {
-    static uint32_t next_id = 1;
-    struct xsd_sockmsg h = { .type = type, .req_id = next_id++, .tx_id = tx, .len = (uint32_t)(alen + blen) };
-    ring_put(&h, sizeof(h));
-    ring_put(a, alen);
-    if (blen) ring_put(b, blen);
-    for (;;) {
-        if (!ring_get(&reply_hdr, sizeof(reply_hdr))) return -1;
-        if (reply_hdr.len > 4096) return -2;
-        if (!ring_get(reply, reply_hdr.len)) return -1;
-        reply[reply_hdr.len] = '\0';
-        if (reply_hdr.type == XS_WATCH_EVENT) {
-            watch_events++;
-            size_t n = strnlen(reply, sizeof(last_event) - 1);
-            memcpy(last_event, reply, n);
-            last_event[n] = '\0';
-            continue;
-        }
-        if (reply_hdr.req_id != h.req_id || reply_hdr.tx_id != tx) return -2;
-        return reply_hdr.type;
-    }
+    return xs_request(tx, type, a, alen, b, blen);
 }
 
 static long xs_read(uint32_t tx, const char *path) { return xs_talk(tx, XS_READ, path, strlen(path) + 1, NULL, 0); }
@@ -128,34 +38,34 @@ static long xs_write(uint32_t tx, const char *path, const char *value) {
 static uint32_t xs_start(void) {
     long type = xs_talk(0, XS_TRANSACTION_START, "", 1, NULL, 0);
     if (!check(type == XS_TRANSACTION_START, "TRANSACTION_START: reply type %ld (%s)", type,
-               type == XS_ERROR ? reply : ""))
+               type == XS_ERROR ? xs_reply : ""))
         return 0;
     uint32_t id = 0;
-    for (const char *p = reply; *p; p++) {
-        if (!check(*p >= '0' && *p <= '9', "TRANSACTION_START: id \"%s\" is not a number", reply)) return 0;
+    for (const char *p = xs_reply; *p; p++) {
+        if (!check(*p >= '0' && *p <= '9', "TRANSACTION_START: id \"%s\" is not a number", xs_reply)) return 0;
         id = id * 10 + (uint32_t)(*p - '0');
     }
     check(id != 0, "TRANSACTION_START answered id 0");
     return id;
 }
 
-/* TRANSACTION_END; the reply type (reply holds "OK" or the errno name). */
+/* TRANSACTION_END; the reply type (xs_reply holds "OK" or the errno name). */
 static long xs_end(uint32_t tx, bool commit) { return xs_talk(tx, XS_TRANSACTION_END, commit ? "T" : "F", 2, NULL, 0); }
 
 static void expect_value(uint32_t tx, const char *path, const char *want) {
     long type = xs_read(tx, path);
-    if (!check(type == XS_READ, "READ %s (tx %u): reply type %ld (%s)", path, tx, type, type == XS_ERROR ? reply : ""))
+    if (!check(type == XS_READ, "READ %s (tx %u): reply type %ld (%s)", path, tx, type, type == XS_ERROR ? xs_reply : ""))
         return;
-    check(strcmp(reply, want) == 0, "READ %s (tx %u): \"%s\", expected \"%s\"", path, tx, reply, want);
+    check(strcmp(xs_reply, want) == 0, "READ %s (tx %u): \"%s\", expected \"%s\"", path, tx, xs_reply, want);
 }
 
 static void expect_error(long type, const char *what, const char *errno_name) {
     if (!check(type == XS_ERROR, "%s: reply type %ld, expected XS_ERROR %s", what, type, errno_name)) return;
-    check(strcmp(reply, errno_name) == 0, "%s: error %s, expected %s", what, reply, errno_name);
+    check(strcmp(xs_reply, errno_name) == 0, "%s: error %s, expected %s", what, xs_reply, errno_name);
 }
 
 static void expect_ok(long type, uint32_t expected_type, const char *what) {
-    check(type == (long)expected_type && strcmp(reply, "OK") == 0, "%s: reply type %ld \"%s\"", what, type, reply);
+    check(type == (long)expected_type && strcmp(xs_reply, "OK") == 0, "%s: reply type %ld \"%s\"", what, type, xs_reply);
 }
 
 /* The xenbus pattern: read a counter, write it + 1, commit; on EAGAIN start over. */
@@ -166,24 +76,24 @@ static unsigned int increment_with_retry(const char *path, bool interfere, unsig
         long type = xs_read(tx, path);
         unsigned int value = 0;
         if (type == XS_READ)
-            for (const char *p = reply; *p >= '0' && *p <= '9'; p++) value = value * 10 + (unsigned int)(*p - '0');
+            for (const char *p = xs_reply; *p >= '0' && *p <= '9'; p++) value = value * 10 + (unsigned int)(*p - '0');
         if (interfere && *attempts == 1) expect_ok(xs_write(0, path, "40"), XS_WRITE, "WRITE outside the transaction");
         char buf[16];
         snprintf(buf, sizeof(buf), "%u", value + 1);
         expect_ok(xs_write(tx, path, buf), XS_WRITE, "WRITE in the transaction");
         type = xs_end(tx, true);
         if (type == XS_TRANSACTION_END) return value + 1;
-        if (!check(type == XS_ERROR && strcmp(reply, "EAGAIN") == 0, "commit: type %ld \"%s\", expected OK or EAGAIN",
-                   type, reply))
+        if (!check(type == XS_ERROR && strcmp(xs_reply, "EAGAIN") == 0, "commit: type %ld \"%s\", expected OK or EAGAIN",
+                   type, xs_reply))
             return 0;
     }
     return 0;
 }
 
 void test_main(void) {
-    xs = (volatile struct xenstore_domain_interface *)mfn_to_virt(start_info->store_mfn);
-    xs_port = start_info->store_evtchn;
-    if (!check(xs_port != 0, "store_evtchn is 0")) return;
+    volatile struct xenstore_domain_interface *xs = xs_ring();
+    if (!check(start_info->store_evtchn != 0, "store_evtchn is 0")) return;
+    xs_watch_hook = count_event;
     local_events_disable();
 
     const char dir[] = "data/tx";

@@ -113,10 +113,13 @@ public final class KiteDaemon: Sendable {
         let hostLogger = KiteLogHandler.logger(label: "kited.host", ring: ring, echo: c.echo, level: c.logLevel)
         let host: PVHost
         do {
-            host = try PVHost(memoryMiB: c.memoryMiB) { domain, message in
+            host = try PVHost(memoryMiB: c.memoryMiB) { domain, level, message in
                 let l = domain.map { hostLogger.forDomain($0) } ?? hostLogger
-                // The builder's multi-line layout is detail; one-line messages are events.
-                if message.contains("\n") { l.debug("\(message)") } else { l.info("\(message)") }
+                switch level {
+                case .debug: l.debug("\(message)")
+                case .info: l.info("\(message)")
+                case .warning: l.warning("\(message)")
+                }
             }
         } catch {
             throw fail("cannot create the host (\(c.memoryMiB) MiB): \(error)")

@@ -87,7 +87,7 @@ public final class PVGuest: Sendable {
         }
         // xenstored fires @releaseDomain once the domain is shut down.
         services.store.domainShutdown(id)
-        host.log(id, stopMessage(outcome))
+        host.log(id, .info, stopMessage(outcome))
         stopped.leave()
         for handler in handlers { handler(self, outcome) }
     }
@@ -221,7 +221,7 @@ public final class PVGuest: Sendable {
             return o
         }
         host.forget(self)
-        if leaked > 0 { host.log(id, "destroyed; \(leaked) frames not returned") }
+        if leaked > 0 { host.log(id, .warning, "destroyed; \(leaked) frames not returned") }
         return final
     }
 

@@ -55,7 +55,7 @@ struct PVGuestBuilder {
             } catch {
                 throw .kernel("\(spec.kernelName): \(error)")
             }
-            host.log(id, "\(image.info)\n\(boot.layout)")
+            host.log(id, .debug, "\(image.info)\n\(boot.layout)")
             // Xen's toolstack: grant refs 0 and 1 let the console and xenstore backends map
             // the two rings.
             do {

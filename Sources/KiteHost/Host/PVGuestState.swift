@@ -54,3 +54,14 @@ public struct PVGuestOutcome: Sendable {
     /// Per vCPU: where it stopped, its running and blocked time and what made it exit.
     public var vcpuReports: [String] = []
 }
+
+/// How much a `PVHost` message matters: kited maps it onto its log levels, `kite run`
+/// shows debug detail only with --verbose and warnings always.
+public enum PVHostLogLevel: Sendable, Equatable {
+    /// Detail: the kernel's Xen notes and the domain layout.
+    case debug
+    /// Lifecycle: a domain created, stopped.
+    case info
+    /// Something went wrong in a backend, the store or a log file; the guest may go on.
+    case warning
+}

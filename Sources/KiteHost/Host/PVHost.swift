@@ -24,7 +24,7 @@ public final class PVHost: Sendable {
     /// The host's networks: virtual switches by name and the user-mode network (slirp).
     public let networks = NetworkHub()
     let events: any EventChannelAccess
-    private let logSink: @Sendable (DomainID?, String) -> Void
+    private let logSink: @Sendable (DomainID?, PVHostLogLevel, String) -> Void
 
     private struct Registry {
         var nextID: UInt16 = 1
@@ -39,12 +39,12 @@ public final class PVHost: Sendable {
     static let lastDomainID: UInt16 = 0x7FEF
 
     /// A host with `memoryMiB` of guest RAM. `log` receives the hypervisor's and the
-    /// backends' messages with the domain they concern (nil: the host). With
+    /// backends' messages with the domain they concern (nil: the host) and their level. With
     /// `consoleLogDirectory`, every guest's console output is appended to
     /// `<directory>/guest-<name>.log` (xenconsoled's naming).
     public init(
         memoryMiB: UInt64, consoleLogDirectory: String? = nil,
-        log: @escaping @Sendable (DomainID?, String) -> Void = { _, _ in }
+        log: @escaping @Sendable (DomainID?, PVHostLogLevel, String) -> Void = { _, _, _ in }
     ) throws(LaunchError) {
         self.memoryMiB = memoryMiB
         self.consoleLogDirectory = consoleLogDirectory
@@ -57,10 +57,10 @@ public final class PVHost: Sendable {
         }
         grants = hypervisor.makeGrantMapper()
         events = hypervisor.events.host
-        store = XenStoreDaemon(grants: grants, events: events, log: { log(nil, "xenstore: \($0)") })
+        store = XenStoreDaemon(grants: grants, events: events, log: { log(nil, .warning, "xenstore: \($0)") })
     }
 
-    func log(_ domain: DomainID?, _ message: String) { logSink(domain, message) }
+    func log(_ domain: DomainID?, _ level: PVHostLogLevel, _ message: String) { logSink(domain, level, message) }
 
     // MARK: - Domains
 
@@ -85,9 +85,7 @@ public final class PVHost: Sendable {
     /// the guest's console output as it arrives.
     public func create(_ spec: PVDomainSpec) throws(LaunchError) -> PVGuest {
         let name = spec.effectiveName
-        guard Self.isValidName(name) else {
-            throw .configuration("\"\(name)\" is not a valid domain name (letters, digits, '-', '_', '.'; not all digits)")
-        }
+        if let problem = XLDomainConfig.problem(withName: name) { throw .configuration("\"\(name)\": \(problem)") }
         guard (1...SharedInfoLayout.legacyMaxVCPUs).contains(spec.vcpus) else {
             throw .configuration("vcpus must be 1 to \(SharedInfoLayout.legacyMaxVCPUs), not \(spec.vcpus)")
         }
@@ -108,13 +106,13 @@ public final class PVHost: Sendable {
         }
         if let directory = consoleLogDirectory {
             do {
-                let file = try ConsoleLogFile(directory: directory, guestName: name) { [weak self] in self?.log(id, $0) }
+                let file = try ConsoleLogFile(directory: directory, guestName: name) { [weak self] in self?.log(id, .warning, $0) }
                 guest.console.subscribe { file.write($0) }
             } catch {
-                log(id, "cannot open a console log in \(directory): \(error.localizedDescription)")
+                log(id, .warning, "cannot open a console log in \(directory): \(error.localizedDescription)")
             }
         }
-        log(id, "created \"\(name)\": \(spec.memoryMiB) MiB, \(spec.vcpus) vCPU(s), kernel \(spec.kernelName)")
+        log(id, .info, "created \"\(name)\": \(spec.memoryMiB) MiB, \(spec.vcpus) vCPU(s), kernel \(spec.kernelName)")
         if spec.startPaused { guest.domain.pause() }
         guest.start()
         return guest
@@ -142,7 +140,7 @@ public final class PVHost: Sendable {
 
     /// `xl rename`; the xenstore name follows.
     public func rename(_ guest: PVGuest, to newName: String) throws(LaunchError) {
-        guard Self.isValidName(newName) else { throw .configuration("\"\(newName)\" is not a valid domain name") }
+        if let problem = XLDomainConfig.problem(withName: newName) { throw .configuration("\"\(newName)\": \(problem)") }
         let clash = registry.withLock { r in
             r.reservedNames.contains(newName) || r.guests.values.contains { $0.name == newName && $0 !== guest }
         }
@@ -165,12 +163,5 @@ public final class PVHost: Sendable {
         for guest in all { guest.destroy() }
         networks.close()
         store.close()
-    }
-
-    /// libxl: a name is not empty, not all digits (those are ids), and has no '/' or
-    /// spaces (xenstore paths, command lines).
-    static func isValidName(_ name: String) -> Bool {
-        guard !name.isEmpty, name.count <= 64, !name.allSatisfy(\.isNumber) else { return false }
-        return name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
     }
 }

@@ -73,7 +73,6 @@ void test_main(void) {
         return;
     }
     local_events_disable();
-    xs_init();
     if (blkfront_find(&f) != 0) {
         xtf_skip("Skip: no virtual disk\n");
         return;

@@ -1,99 +1,21 @@
-/* The minimal blkfront of front.h: xenstore client, grant table, blkif handshake and ring.
+/* The minimal blkfront of front.h: xenstore helpers, the blkif handshake and ring.
    Follows Linux's xen-blkfront.c (talk_to_blkback, blkif_queue_request, blkif_interrupt)
    and xenbus_client.c for the order of operations. */
 #include "front.h"
 
 /* ---- xenstore ---- */
 
-#define XENSTORE_RING_SIZE 1024
-struct xsd_sockmsg {
-    uint32_t type, req_id, tx_id, len;
-};
-struct xenstore_domain_interface {
-    char req[XENSTORE_RING_SIZE];
-    char rsp[XENSTORE_RING_SIZE];
-    uint32_t req_cons, req_prod;
-    uint32_t rsp_cons, rsp_prod;
-};
-KTF_CHECK_OFFSET(struct xenstore_domain_interface, req_cons, 2048);
-
-static volatile struct xenstore_domain_interface *xs;
-static evtchn_port_t xs_port;
-static char xs_reply[4097];
-static struct xsd_sockmsg xs_reply_hdr;
 char xs_error[32];
 
-void xs_init(void) {
-    xs = (volatile struct xenstore_domain_interface *)mfn_to_virt(start_info->store_mfn);
-    xs_port = start_info->store_evtchn;
-}
-
-static void xs_put(const void *data, size_t len) {
-    const char *p = data;
-    while (len) {
-        uint32_t cons = ACCESS_ONCE(xs->req_cons), prod = xs->req_prod;
-        mb();
-        uint32_t space = XENSTORE_RING_SIZE - (prod - cons);
-        if (space == 0 || space > XENSTORE_RING_SIZE) {
-            evtchn_send(xs_port);
-            hypercall_yield();
-            continue;
-        }
-        while (space && len) {
-            xs->req[prod++ & (XENSTORE_RING_SIZE - 1)] = *p++;
-            space--;
-            len--;
-        }
-        wmb();
-        xs->req_prod = prod;
-        evtchn_send(xs_port);
-    }
-}
-
-static bool xs_get(void *data, size_t len) {
-    char *p = data;
-    uint64_t deadline = xen_system_time() + 10 * SECONDS;
-    while (len) {
-        uint32_t cons = xs->rsp_cons, prod = ACCESS_ONCE(xs->rsp_prod);
-        mb();
-        if (prod == cons) {
-            if (xen_system_time() > deadline) return false;
-            hypercall_yield();
-            continue;
-        }
-        while (cons != prod && len) {
-            *p++ = xs->rsp[cons++ & (XENSTORE_RING_SIZE - 1)];
-            len--;
-        }
-        mb();
-        xs->rsp_cons = cons;
-        evtchn_send(xs_port);
-    }
-    return true;
-}
-
-/* One request whose payload is a then b; the reply's payload lands in xs_reply. Returns
-   the reply type, -1 when nothing came, -2 for a malformed reply. */
+/* One request outside transactions; an error reply's name is kept in xs_error. */
 static long xs_talk(uint32_t type, const void *a, size_t alen, const void *b, size_t blen) {
-    static uint32_t next_id = 0x4b00;
-    struct xsd_sockmsg h = { .type = type, .req_id = next_id++, .tx_id = 0, .len = (uint32_t)(alen + blen) };
-    xs_put(&h, sizeof(h));
-    xs_put(a, alen);
-    if (blen) xs_put(b, blen);
-    for (;;) {
-        if (!xs_get(&xs_reply_hdr, sizeof(xs_reply_hdr))) return -1;
-        if (xs_reply_hdr.len > 4096) return -2;
-        if (!xs_get(xs_reply, xs_reply_hdr.len)) return -1;
-        xs_reply[xs_reply_hdr.len] = '\0';
-        if (xs_reply_hdr.type == XS_WATCH_EVENT) continue;
-        if (xs_reply_hdr.req_id != h.req_id) return -2;
-        if (xs_reply_hdr.type == XS_ERROR) {
-            size_t n = strnlen(xs_reply, sizeof(xs_error) - 1);
-            memcpy(xs_error, xs_reply, n);
-            xs_error[n] = '\0';
-        }
-        return xs_reply_hdr.type;
+    long type_or_failure = xs_request(0, type, a, alen, b, blen);
+    if (type_or_failure == XS_ERROR) {
+        size_t n = strnlen(xs_reply, sizeof(xs_error) - 1);
+        memcpy(xs_error, xs_reply, n);
+        xs_error[n] = '\0';
     }
+    return type_or_failure;
 }
 
 int xs_read(const char *path, char *buf, size_t size) {
@@ -137,49 +59,6 @@ uint64_t xs_read_number(const char *path, uint64_t fallback) {
         v = v * 10 + (uint64_t)(*p - '0');
     }
     return v;
-}
-
-/* ---- grant table ---- */
-
-static volatile struct grant_entry_v1 *gnttab;
-static char gnttab_window[4096] __page_aligned_bss;
-static grant_ref_t next_ref = GNTTAB_NR_RESERVED_ENTRIES;
-
-long gnttab_init(void) {
-    unsigned long frame = 0;
-    struct gnttab_setup_table op = { .dom = DOMID_SELF, .nr_frames = 1, .frame_list = &frame };
-    long rc = _hypercall3(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, &op, 1);
-    if (rc) return rc;
-    if (op.status) return op.status;
-    /* PV: the frame list holds machine frames; map the first over a kernel page. */
-    uint64_t pte = ((uint64_t)frame << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
-    rc = hypercall_update_va_mapping((unsigned long)gnttab_window, pte, UVMF_INVLPG | UVMF_LOCAL);
-    if (rc) return rc;
-    gnttab = (volatile struct grant_entry_v1 *)gnttab_window;
-    return 0;
-}
-
-grant_ref_t gnttab_grant_page(domid_t domid, const void *va, bool readonly) {
-    grant_ref_t ref = next_ref++;
-    if (ref >= 4096 / sizeof(struct grant_entry_v1)) panic("out of grant references\n");
-    gnttab[ref].frame = (uint32_t)virt_to_mfn(va);
-    gnttab[ref].domid = domid;
-    wmb(); /* frame and domid before the flags that make the entry valid */
-    gnttab[ref].flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
-    return ref;
-}
-
-uint16_t gnttab_flags(grant_ref_t ref) { return gnttab[ref].flags; }
-
-bool gnttab_end_access(grant_ref_t ref) {
-    uint16_t flags = gnttab[ref].flags;
-    for (;;) {
-        if (flags & (GTF_reading | GTF_writing)) return false;
-        /* Xen sets GTF_reading/writing with a compare-exchange too: only clear an entry
-           nobody mapped in between. */
-        if (__atomic_compare_exchange_n(&gnttab[ref].flags, &flags, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-            return true;
-    }
 }
 
 /* ---- blkfront ---- */

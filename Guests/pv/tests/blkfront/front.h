@@ -1,6 +1,6 @@
 /* A minimal blkfront for KiteXTF kernels (shared by blkfront and bench-block): a
-   synchronous xenstore client over the domain's store ring, a version-1 grant table mapped
-   into the kernel, and the blkif frontend handshake and ring of public/io/blkif.h and
+   few xenstore helpers on the kit's client, the kit's grant table, and the blkif frontend
+   handshake and ring of public/io/blkif.h and
    io/ring.h (x86_64 ABI). Correct for real Xen: blkback sees what Linux's blkfront does. */
 #ifndef KTF_BLKFRONT_H
 #define KTF_BLKFRONT_H
@@ -8,13 +8,7 @@
 #include "ktf.h"
 
 /* ---- xenstore (public/io/xs_wire.h) ---- */
-#define XS_DIRECTORY 1
-#define XS_READ 2
-#define XS_WRITE 11
-#define XS_ERROR 16
-#define XS_WATCH_EVENT 15
 
-void xs_init(void);
 /* READ into buf (NUL-terminated); 0 or -1 (the error name is in xs_error). */
 int xs_read(const char *path, char *buf, size_t size);
 int xs_write(const char *path, const char *value);
@@ -23,41 +17,6 @@ int xs_directory(const char *path, char *buf, size_t size);
 /* An unsigned decimal node; `fallback` when missing or malformed. */
 uint64_t xs_read_number(const char *path, uint64_t fallback);
 extern char xs_error[32];
-
-/* ---- grant table v1 (public/grant_table.h) ---- */
-typedef uint32_t grant_ref_t;
-#define GNTTABOP_setup_table 2
-#define GTF_permit_access 1
-#define GTF_readonly (1 << 2)
-#define GTF_reading (1 << 3)
-#define GTF_writing (1 << 4)
-#define GNTTAB_NR_RESERVED_ENTRIES 8
-
-struct gnttab_setup_table {
-    domid_t dom;
-    uint32_t nr_frames;
-    int16_t status;
-    unsigned long *frame_list;
-};
-KTF_CHECK_OFFSET(struct gnttab_setup_table, nr_frames, 4);
-KTF_CHECK_OFFSET(struct gnttab_setup_table, status, 8);
-KTF_CHECK_OFFSET(struct gnttab_setup_table, frame_list, 16);
-
-struct grant_entry_v1 {
-    uint16_t flags;
-    domid_t domid;
-    uint32_t frame;
-};
-KTF_CHECK_SIZE(struct grant_entry_v1, 8);
-
-/* Maps the first grant-table frame; 0 or a Xen errno / GNTST code (negative). */
-long gnttab_init(void);
-/* Grants `domid` access to the frame behind `va` (a page); returns the reference. */
-grant_ref_t gnttab_grant_page(domid_t domid, const void *va, bool readonly);
-/* Ends access; false while the grantee still has it mapped (GTF_reading/GTF_writing). */
-bool gnttab_end_access(grant_ref_t ref);
-/* The entry's flags as Xen left them. */
-uint16_t gnttab_flags(grant_ref_t ref);
 
 /* ---- blkif (public/io/blkif.h, io/ring.h), x86_64 ABI ---- */
 #define BLKIF_OP_READ 0

@@ -7,31 +7,6 @@
 
 #include "ktf.h"
 
-/* ---- grant_table.h (v1) ---- */
-typedef uint32_t grant_ref_t;
-#define GNTTABOP_setup_table 2
-struct gnttab_setup_table {
-    domid_t dom;
-    uint32_t nr_frames;
-    int16_t status;
-    xen_pfn_t *frame_list;
-};
-KTF_CHECK_OFFSET(struct gnttab_setup_table, nr_frames, 4);
-KTF_CHECK_OFFSET(struct gnttab_setup_table, status, 8);
-KTF_CHECK_OFFSET(struct gnttab_setup_table, frame_list, 16);
-struct grant_entry_v1 {
-    uint16_t flags;
-    domid_t domid;
-    uint32_t frame;
-};
-KTF_CHECK_SIZE(struct grant_entry_v1, 8);
-#define GTF_permit_access 1
-#define GTF_readonly (1 << 2)
-#define GNTTAB_NR_RESERVED_ENTRIES 8
-
-long gnttab_init(void);
-/* Grants `va`'s page to `domid`; returns the reference (0 when the table is full). */
-grant_ref_t gnttab_grant_page(domid_t domid, const void *va, bool readonly);
 
 /* ---- xenstore client (xs.c): polled, one request at a time ---- */
 long xs_read(const char *path, char *out, size_t size); /* length, or -errno */

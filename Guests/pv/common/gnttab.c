@@ -1,7 +1,7 @@
-/* Grant table v1 for a PV guest: GNTTABOP_setup_table gives the machine frame of the
-   table's first frame, mapped writable over a page of our own (as shared_info is); entries
-   are written frame and domid first, then flags after a barrier (grant_table.h). */
-#include "netfront.h"
+/* The kit's grant table v1, granting side: GNTTABOP_setup_table gives the machine frame of
+   the table's first frame, mapped writable over a page of our own (as shared_info is);
+   entries are written frame and domid first, then flags after a barrier (grant_table.h). */
+#include "ktf.h"
 
 static char table_page[4096] __page_aligned_bss;
 static volatile struct grant_entry_v1 *table;
@@ -23,11 +23,26 @@ long gnttab_init(void) {
 }
 
 grant_ref_t gnttab_grant_page(domid_t domid, const void *va, bool readonly) {
-    if (!table || next_ref >= ENTRIES_PER_FRAME) return 0;
+    if (!table) panic("gnttab_grant_page before gnttab_init\n");
+    if (next_ref >= ENTRIES_PER_FRAME) panic("out of grant references\n");
     grant_ref_t ref = next_ref++;
     table[ref].frame = (uint32_t)virt_to_mfn(va);
     table[ref].domid = domid;
-    wmb();
+    wmb(); /* frame and domid before the flags that make the entry valid */
     table[ref].flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
     return ref;
+}
+
+uint16_t gnttab_flags(grant_ref_t ref) { return ref < ENTRIES_PER_FRAME && table ? table[ref].flags : 0; }
+
+bool gnttab_end_access(grant_ref_t ref) {
+    if (!table || ref >= ENTRIES_PER_FRAME) return false;
+    uint16_t flags = table[ref].flags;
+    for (;;) {
+        if (flags & (GTF_reading | GTF_writing)) return false;
+        /* Xen sets GTF_reading/writing with a compare-exchange too: only clear an entry
+           nobody mapped in between. */
+        if (__atomic_compare_exchange_n(&table[ref].flags, &flags, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return true;
+    }
 }
