@@ -7,6 +7,7 @@ enum Comparison {
     static func differences(_ c: TestCase, native: MachineResult, engine: MachineResult, layout: Layout,
                             strict: Bool) -> [String] {
         var out: [String] = []
+        if let why = native.abnormalExit { out.append("native: \(why)") }
         if let why = engine.abnormalExit { out.append("engine: \(why)") }
         out += engine.notes
         for r in 0..<16 where native.registers[r] != engine.registers[r] {

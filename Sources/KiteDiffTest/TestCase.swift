@@ -90,7 +90,7 @@ struct TestCase {
 }
 
 /// The outcome of running a case on one side (host CPU or engine).
-struct MachineResult {
+struct MachineResult: Equatable {
     var registers: [UInt64]
     var rflags: UInt64
     var buffer: [UInt8]

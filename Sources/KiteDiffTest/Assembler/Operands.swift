@@ -78,6 +78,9 @@ struct Mem {
     var forceSIB = false
     /// A segment-override prefix byte (CS/SS/DS/ES, all ignored in 64-bit mode).
     var segmentPrefix: UInt8? = nil
+    /// The address the operand names, when the generator knows it (not for [rsp+d]); it does
+    /// not affect the encoding.
+    var target: UInt64? = nil
 
     init(base: Base, index: Int? = nil, scale: Int = 1, disp: Int64 = 0, addr32: Bool = false) {
         self.base = base

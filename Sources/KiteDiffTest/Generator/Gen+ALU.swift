@@ -22,7 +22,7 @@ extension CaseGenerator {
         case 0:  // r/m, r
             let src = reg(size, writable: false, legacy: legacy)
             let dst = try rm(&b, size, writable: writes, legacy: legacy)
-            let lock = dst.isMemory && writes && rng.oneIn(3)
+            let lock = lockable(writes && rng.oneIn(3), dst, span: size)
             try b.emit(inst([sized(base, size)], size: size, reg: src, rm: dst, lock: lock),
                        "\(lockText(lock))\(name) \(dst.text(size: size)), \(src.name)", flags)
         case 1:  // r, r/m
@@ -36,7 +36,7 @@ extension CaseGenerator {
                        "\(name) \(Reg(R.rax, size).name), \(text)", flags)
         default:  // group 1: 80 /op ib, 81 /op iz, 83 /op ib
             let dst = try rm(&b, size, writable: writes, legacy: legacy)
-            let lock = dst.isMemory && writes && rng.oneIn(3)
+            let lock = lockable(writes && rng.oneIn(3), dst, span: size)
             let short = size != 1 && rng.bool()
             let (imm, text) = immediate(size, byteSignExtended: short)
             let opcode: UInt8 = size == 1 ? 0x80 : (short ? 0x83 : 0x81)
@@ -69,7 +69,7 @@ extension CaseGenerator {
         let size = randomSize()
         let dec = rng.bool()
         let dst = try rm(&b, size, writable: true, legacy: size == 1 && rng.bool())
-        let lock = dst.isMemory && rng.oneIn(3)
+        let lock = lockable(rng.oneIn(3), dst, span: size)
         let flags = FlagEffect(defines: FlagBits.status & ~FlagBits.cf)
         try b.emit(inst([sized(0xFE, size)], size: size, regField: dec ? 1 : 0, rm: dst, lock: lock),
                    "\(lockText(lock))\(dec ? "dec" : "inc") \(dst.text(size: size))", flags)
@@ -79,7 +79,7 @@ extension CaseGenerator {
         let size = randomSize()
         let neg = rng.bool()
         let dst = try rm(&b, size, writable: true, legacy: size == 1 && rng.bool())
-        let lock = dst.isMemory && rng.oneIn(3)
+        let lock = lockable(rng.oneIn(3), dst, span: size)
         try b.emit(inst([sized(0xF6, size)], size: size, regField: neg ? 3 : 2, rm: dst, lock: lock),
                    "\(lockText(lock))\(neg ? "neg" : "not") \(dst.text(size: size))", neg ? .arith : .none)
     }

@@ -16,7 +16,7 @@ extension CaseGenerator {
                        "\(name) \(dst.name), \(off.name)", Self.btFlags)
         case 1, 2:  // register or memory destination, imm8 offset
             let dst = try rm(&b, size, writable: writes)
-            let lock = writes && dst.isMemory && rng.oneIn(3)
+            let lock = lockable(writes && rng.oneIn(3), dst, span: size)
             let imm = UInt8(truncatingIfNeeded: rng.pick([rng.below(256), rng.below(size * 8), size * 8 - 1, size * 8]))
             try b.emit(inst([0x0F, 0xBA], size: size, regField: 4 + op, rm: dst, imm: [imm], lock: lock),
                        "\(lock ? "lock " : "")\(name) \(dst.text(size: size)), \(imm)", Self.btFlags)
@@ -30,7 +30,9 @@ extension CaseGenerator {
             } else {
                 try emitMovImm(&b, offReg, v & mask(size))
             }
-            let lock = writes && rng.oneIn(3)
+            // The operand-sized chunk holding the bit: the offset divided by the width, rounded down.
+            let chunk = Int64(bitOffset >> (size == 2 ? 4 : size == 4 ? 5 : 6)) * Int64(size)
+            let lock = lockable(writes && rng.oneIn(3), .mem(m), span: size, offset: chunk)
             try b.emit(inst([0x0F, 0xA3 + UInt8(op * 8)], size: size, reg: offReg, rm: .mem(m), lock: lock),
                        "\(lock ? "lock " : "")\(name) \(m.text(size: size)), \(offReg.name)", Self.btFlags)
         }

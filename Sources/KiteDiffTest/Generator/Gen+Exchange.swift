@@ -13,7 +13,7 @@ extension CaseGenerator {
         let src = reg(size, writable: false, legacy: legacy)
         // Half of the time make the comparison succeed by loading the accumulator from the destination.
         if rng.bool() { try emitMovLoad(&b, Reg(R.rax, size), dst) }
-        let lock = dst.isMemory && rng.bool()
+        let lock = lockable(rng.bool(), dst, span: size)
         try b.emit(inst([0x0F, sized(0xB0, size)], size: size, reg: src, rm: dst, lock: lock),
                    "\(lock ? "lock " : "")cmpxchg \(dst.text(size: size)), \(src.name)", .arith)
     }
@@ -30,7 +30,7 @@ extension CaseGenerator {
                 try emitMovLoad(&b, Reg(r, half), .mem(Mem(base: .reg(base), disp: d)))
             }
         }
-        let lock = rng.bool()
+        let lock = lockable(rng.bool(), .mem(m), span: width)
         var i = inst([0x0F, 0xC7], size: wide ? 8 : 4, regField: 1, rm: .mem(m), lock: lock)
         i.rexW = wide
         try b.emit(i, "\(lock ? "lock " : "")\(wide ? "cmpxchg16b" : "cmpxchg8b") \(m.text(size: width))",
@@ -42,7 +42,7 @@ extension CaseGenerator {
         let legacy = size == 1 && rng.bool()
         let dst = try rm(&b, size, writable: true, legacy: legacy)
         let src = reg(size, writable: true, legacy: legacy)
-        let lock = dst.isMemory && rng.bool()
+        let lock = lockable(rng.bool(), dst, span: size)
         try b.emit(inst([0x0F, sized(0xC0, size)], size: size, reg: src, rm: dst, lock: lock),
                    "\(lock ? "lock " : "")xadd \(dst.text(size: size)), \(src.name)", .arith)
     }
@@ -58,7 +58,8 @@ extension CaseGenerator {
             return
         }
         let legacy = size == 1 && rng.bool()
-        let dst = try rm(&b, size, writable: true, legacy: legacy)
+        // XCHG with memory locks with or without the prefix: aligned, it never splits a line.
+        let dst = try rm(&b, size, writable: true, legacy: legacy, align: size)
         let src = reg(size, writable: true, legacy: legacy)
         let lock = dst.isMemory && rng.oneIn(3)
         try b.emit(inst([sized(0x86, size)], size: size, reg: src, rm: dst, lock: lock),

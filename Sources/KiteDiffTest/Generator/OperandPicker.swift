@@ -101,22 +101,33 @@ extension CaseGenerator {
         default: break
         }
         if rng.oneIn(12) { m.segmentPrefix = rng.pick([0x2E, 0x36, 0x3E, 0x26]) }
+        m.target = target
         return (m, target)
     }
 
     /// A register or (half of the time) a buffer memory operand.
     mutating func rm(_ b: inout SnippetBuilder, _ size: Int, writable: Bool, legacy: Bool = false,
-                     avoid: Set<Int> = [], memoryOnly: Bool = false) throws -> RM {
+                     avoid: Set<Int> = [], memoryOnly: Bool = false, align: Int = 1) throws -> RM {
         if !memoryOnly && rng.bool() { return .reg(reg(size, writable: writable, legacy: legacy, avoid: avoid)) }
         if rng.oneIn(8) {
             // [rsp+disp]: the test stack (RSP drifts by less than 4 KiB during a test, and
             // there are 24 KiB below and 8 KiB above its start). POP [rsp+d] and the like
             // must compute the address with the right RSP.
-            var m = Mem(base: .reg(R.rsp), disp: Int64(rng.range(-128...128)))
+            var m = Mem(base: .reg(R.rsp), disp: Int64(rng.range(-128...128) / align * align))
             if rng.oneIn(4) { m.dispWidth = .d32 }
             return .mem(m)
         }
-        return .mem(try mem(&b, span: size, noREX: legacy, avoid: avoid).0)
+        return .mem(try mem(&b, span: size, align: align, noREX: legacy, avoid: avoid).0)
+    }
+
+    /// Whether `chance` may put LOCK on an access of `span` bytes at `offset` from `operand`:
+    /// only where the access stays within one 64-byte line. A split lock is a bus lock, which
+    /// Linux's split-lock detection traps on (about 0.6 ms each on a virtual machine, and a
+    /// kernel warning) without telling us anything about the engine.
+    func lockable(_ chance: Bool, _ operand: RM, span: Int, offset: Int64 = 0) -> Bool {
+        guard chance, case .mem(let m) = operand, let target = m.target else { return false }
+        let first = target &+ UInt64(bitPattern: offset)
+        return first / 64 == (first &+ UInt64(span) &- 1) / 64
     }
 
     /// An instruction with the operand-size prefix or REX.W `size` needs, optionally LOCK,

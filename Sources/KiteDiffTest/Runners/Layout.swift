@@ -3,8 +3,8 @@
 /// (LEA, pushed return addresses, RIP-relative operands) agree on both sides.
 ///
 /// ```
-/// +0x0000  slots page (RW)  register/flag slots and FXSAVE areas of the native harness; not
-///                           mapped in the engine
+/// +0x0000  slots page       register/flag slots, the crash record, the bail-out stub and
+///                           FXSAVE areas of the native harness; not mapped in the engine
 /// +0x1000  code, 2 pages    prologue, test, epilogue (native) / test, CPUID stop (engine)
 /// +0x3000  data buffer, 2 pages; the base register points at its middle
 /// +0x5000  test stack, 8 pages; RSP starts 0x6000 into it
@@ -40,6 +40,16 @@ struct Layout {
     var flagsOutSlot: UInt64 { slots + 0x108 }
     var hostRSPSlot: UInt64 { slots + 0x110 }
     func savedSlot(_ i: Int) -> UInt64 { slots + 0x118 + UInt64(8 * i) }
+    /// What stopped a native run that faulted: signal number, si_code and RIP (zero: none).
+    var crashSignalSlot: UInt64 { slots + 0x180 }
+    var crashCodeSlot: UInt64 { slots + 0x188 }
+    var crashRIPSlot: UInt64 { slots + 0x190 }
+    /// Non-zero while test code runs natively: a fault then is the test's, not kite-difftest's.
+    var inNativeRunSlot: UInt64 { slots + 0x198 }
+    /// Code the crash handler resumes at: it returns to the caller of the native run as the
+    /// epilogue would, without storing the test's registers.
+    var bailOut: UInt64 { slots + 0x200 }
+    static let bailOutSize: UInt64 = 0x100
     /// FXSAVE areas (512 bytes, 16-byte aligned): the host's own x87/SSE state, the test's
     /// initial state and its final state.
     var hostFPUSlot: UInt64 { slots + 0x400 }

@@ -30,7 +30,9 @@ final class NativeRunner {
     /// Callee-saved registers of the SysV ABI the test may clobber.
     private static let calleeSaved = [R.rbx, R.rbp, 12, 13, 14, 15]
 
-    init() throws(SetupError) {
+    /// The test region's address, mapped once per process. The crash handler finds the
+    /// region here: an immutable global is all it shares with the runner.
+    static let mappedRegion: Result<UInt, SetupError> = {
         let size = Int(Layout.totalSize)
         // A fixed low address makes the listings reproducible and lets tests use 32-bit
         // addresses; fall back to anywhere if it is taken.
@@ -40,13 +42,22 @@ final class NativeRunner {
         if p == MAP_FAILED || p == nil {
             p = mmap(nil, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         }
-        guard let p, p != MAP_FAILED else { throw .mmapFailed(errno) }
-        host = p
-        layout = Layout(region: UInt64(UInt(bitPattern: p)))
-        do { prologue = try Self.makePrologue(layout) } catch { throw .encoding }
-    }
+        guard let p, p != MAP_FAILED else { return .failure(.mmapFailed(errno)) }
+        return .success(UInt(bitPattern: p))
+    }()
 
-    deinit { munmap(host, Int(Layout.totalSize)) }
+    init() throws(SetupError) {
+        let address = try Self.mappedRegion.get()
+        guard let p = UnsafeMutableRawPointer(bitPattern: address) else { throw .mmapFailed(0) }
+        host = p
+        layout = Layout(region: UInt64(address))
+        do {
+            prologue = try Self.makePrologue(layout)
+            let stub = try Self.makeBailOut(layout)
+            guard UInt64(stub.count) <= Layout.bailOutSize else { throw SetupError.encoding }
+            copy(stub, to: layout.bailOut)
+        } catch { throw .encoding }
+    }
 
     /// The first address a test may start at: after the prologue and its `jmp rel32` to
     /// the test (tests may also start later, e.g. just before the page boundary, so that
@@ -84,15 +95,20 @@ final class NativeRunner {
         copy(fpu, to: layout.fpuInSlot)
         for r in 0..<16 { store(registers[r], at: layout.inSlot(r)) }
         store(rflags, at: layout.flagsInSlot)
+        store(0, at: layout.crashSignalSlot)
+        store(1, at: layout.inNativeRunSlot)
         let entry = unsafeBitCast(host + Int(Layout.codeOffset), to: (@convention(c) () -> Void).self)
         entry()
+        store(0, at: layout.inNativeRunSlot)
+        let signal = load(layout.crashSignalSlot)
         return MachineResult(
             registers: (0..<16).map { load(layout.outSlot($0)) },
             rflags: load(layout.flagsOutSlot),
             buffer: read(layout.buffer, count: buffer.count),
             stack: read(layout.stack, count: stack.count),
             fpu: read(layout.fpuOutSlot, count: FPUState.FXSAVELayout.size),
-            abnormalExit: nil)
+            abnormalExit: signal == 0 ? nil
+                : "signal \(signal) (si_code \(Int32(truncatingIfNeeded: load(layout.crashCodeSlot)))) at rip \(hex(load(layout.crashRIPSlot)))")
     }
 
     /// Executes CPUID natively (for feature detection).
@@ -164,6 +180,15 @@ final class NativeRunner {
         for (i, r) in calleeSaved.enumerated() { insts.append(slotMove(r, l.savedSlot(i), store: false)) }
         insts.append(Inst([0xC3]))
         return try assemble(insts, at: address)
+    }
+
+    /// Where the crash handler resumes a faulted run: the host's RSP, x87/SSE state, DF and
+    /// callee-saved registers come back as in the epilogue, and the run returns.
+    private static func makeBailOut(_ l: Layout) throws(AsmError) -> [UInt8] {
+        var insts = [slotMove(R.rsp, l.hostRSPSlot, store: false), fxState(l.hostFPUSlot, restore: true), Inst([0xFC])]
+        for (i, r) in calleeSaved.enumerated() { insts.append(slotMove(r, l.savedSlot(i), store: false)) }
+        insts.append(Inst([0xC3]))
+        return try assemble(insts, at: l.bailOut)
     }
 
     // MARK: memory helpers

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import X86
 
 /// Checks the native harness itself on hand-written cases with known results, so that a
@@ -55,6 +58,20 @@ enum NativeSelfTest {
             fpu.loadFXSAVEImage(r.fpu)
             return fpu.top == 7 && fpu.abridgedTags == 0x80 && fpu.st(0) == X87Register(significand: 1 << 63, signExponent: 0x3FFF)
                 ? nil : "FSW \(hex(UInt64(fpu.statusWord))) tags \(hex(UInt64(fpu.abridgedTags)))"
+        }
+        // Faults end the run with a report instead of the process, with TF, DF or AC set too.
+        let faults: [(String, [UInt8], UInt64, Int32)] = [
+            ("ud2", [0x0F, 0x0B], 0x202, SIGILL), ("hlt", [0xF4], 0x202, SIGSEGV), ("int3", [0xCC], 0x202, SIGTRAP),
+            ("mov rax, [0] with DF set", [0x48, 0x8B, 0x04, 0x25, 0, 0, 0, 0], 0x602, SIGSEGV),
+            ("popfq with TF", [0x68, 0x02, 0x01, 0, 0, 0x9D, 0x90], 0x202, SIGTRAP),
+        ]
+        for (name, code, flags, signal) in faults {
+            check("\(name) is caught", code, regs: regs, flags: flags) { r in
+                r.abnormalExit?.hasPrefix("signal \(signal) ") == true ? nil : "abnormal exit \(r.abnormalExit ?? "none")"
+            }
+        }
+        check("a run after the faults is clean", [0x48, 0x01, 0xE8], regs: addRegs) { r in
+            r.abnormalExit == nil && r.registers[R.rax] == 12 && r.rflags & FlagBits.df == 0 ? nil : "not clean: \(r.abnormalExit ?? "wrong result")"
         }
         return problems
     }
