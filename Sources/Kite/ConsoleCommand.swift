@@ -8,25 +8,34 @@ import KiteControl
     import Darwin
 #endif
 
-/// `kite console`: xl console — the guest's primary console on this terminal.
+/// `kite console`: xl console — the guest's primary console (or, with `-n`, one of its
+/// channels) on this terminal.
 struct ConsoleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
         abstract: "Attach to a domain's console (Ctrl-] detaches).",
         discussion: """
             What the guest wrote before you attached is shown first (kited keeps the last 256 KiB of each console), then its output as it comes. What you type goes to the guest; Ctrl-] detaches and leaves the domain running. The command ends by itself when the domain stops.
+
+            Console 0 is the primary console (hvc0 in Linux); 1, 2, ... are the domain's channels (channel=[...] in its configuration, hvc1, hvc2, ... in Linux) in configuration order.
             """)
 
     @OptionGroup var target: DomainArgument
+    @Option(name: [.customShort("n"), .customLong("num")], help: "The console: 0 is the primary one, 1, 2, ... the channels.")
+    var number: Int = 0
     @OptionGroup var daemon: DaemonOptions
 
-    func run() throws {
-        try Self.attach(target.ref, daemon: daemon, quiet: false)
+    func validate() throws {
+        guard number >= 0 else { throw ValidationError("--num must be 0 or more") }
     }
 
-    static func attach(_ ref: DomainRef, daemon: DaemonOptions, quiet: Bool) throws {
+    func run() throws {
+        try Self.attach(target.ref, number: number, daemon: daemon, quiet: false)
+    }
+
+    static func attach(_ ref: DomainRef, number: Int = 0, daemon: DaemonOptions, quiet: Bool) throws {
         let connection: ConsoleConnection
-        do { connection = try daemon.client.attachConsole(ref) } catch { throw CommandFailure(error.message) }
+        do { connection = try daemon.client.attachConsole(ref, number: number) } catch { throw CommandFailure(error.message) }
         let terminal = RawTerminal(fd: STDIN_FILENO)
         if !quiet && terminal != nil {
             printError("kite: connected to \(connection.domain.name)'s console; Ctrl-] detaches\r\n")

@@ -40,12 +40,13 @@ public struct ControlClient: Sendable {
         return try exchange(request, on: socket).0
     }
 
-    /// `console`: the connection then carries raw console bytes both ways.
-    public func attachConsole(_ domain: DomainRef) throws(ControlError) -> ConsoleConnection {
+    /// `console`: the connection then carries raw console bytes both ways. `number` 0 is
+    /// the primary console, 1, 2, ... the domain's channels.
+    public func attachConsole(_ domain: DomainRef, number: Int = 0) throws(ControlError) -> ConsoleConnection {
         let socket = try connect()
         let reply: ControlReply
         let reader: ControlLineReader
-        do { (reply, reader) = try exchange(.console(domain), on: socket) } catch {
+        do { (reply, reader) = try exchange(.console(domain, number: number), on: socket) } catch {
             socket.close()
             throw error
         }

@@ -36,8 +36,9 @@ public enum ControlRequest: Sendable, Equatable {
     /// `dmesg`: kited's log ring; `clear` empties it after reading.
     case dmesg(clear: Bool)
     /// `console`: after the reply the connection carries the guest's console, raw bytes
-    /// both ways: first what the guest wrote so far, then its output as it comes.
-    case console(DomainRef)
+    /// both ways: first what the guest wrote so far, then its output as it comes. `number`
+    /// 0 is the primary console, 1, 2, ... the channels (xl console -n).
+    case console(DomainRef, number: Int = 0)
 
     /// The `op` of each request, as JSON spells it.
     public var operation: String {
@@ -71,7 +72,7 @@ public enum ControlRequest: Sendable, Equatable {
         switch self {
         case .domainInfo(let d), .destroy(let d), .shutdown(let d, _, _), .reboot(let d, _, _), .pause(let d),
             .unpause(let d), .rename(let d, _), .vcpuSet(let d, _), .memSet(let d, _), .memMax(let d, _),
-            .console(let d):
+            .console(let d, _):
             d
         case .vcpuList(let d): d
         case .hostInfo, .list, .create, .dmesg: nil
@@ -81,7 +82,7 @@ public enum ControlRequest: Sendable, Equatable {
 
 extension ControlRequest: Codable {
     enum CodingKeys: String, CodingKey {
-        case op, domain, spec, wait, timeout, name, count, mib, clear
+        case op, domain, spec, wait, timeout, name, count, mib, clear, number
     }
 
     public init(from decoder: any Decoder) throws {
@@ -106,7 +107,7 @@ extension ControlRequest: Codable {
         case "mem-set": self = .memSet(try domain(), mib: try c.decode(UInt64.self, forKey: .mib))
         case "mem-max": self = .memMax(try domain(), mib: try c.decode(UInt64.self, forKey: .mib))
         case "dmesg": self = .dmesg(clear: try c.decodeIfPresent(Bool.self, forKey: .clear) ?? false)
-        case "console": self = .console(try domain())
+        case "console": self = .console(try domain(), number: try c.decodeIfPresent(Int.self, forKey: .number) ?? 0)
         default: throw UnknownOperation(op: op)
         }
     }
@@ -124,6 +125,7 @@ extension ControlRequest: Codable {
         case .vcpuSet(_, let n): try c.encode(n, forKey: .count)
         case .memSet(_, let m), .memMax(_, let m): try c.encode(m, forKey: .mib)
         case .dmesg(let clear): try c.encode(clear, forKey: .clear)
+        case .console(_, let number) where number != 0: try c.encode(number, forKey: .number)
         default: break
         }
     }

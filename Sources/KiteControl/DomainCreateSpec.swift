@@ -1,7 +1,8 @@
 /// What `create` asks kited to build: an xl.cfg configuration, already parsed by the client,
 /// in JSON with xl.cfg's own key names. Paths are absolute paths on the daemon's host (the
 /// client resolves relative ones against its working directory, as xl does); disks and vifs
-/// are xl spec strings (xl-disk-configuration(5), xl-network-configuration(5)), which kited
+/// and channels are xl spec strings (xl-disk-configuration(5), xl-network-configuration(5),
+/// xl.cfg(5) "Channels"), which kited
 /// parses and checks again, so a hand-written request gets the same errors as a file.
 ///
 ///     {"name": "web", "kernel": "/srv/vmlinuz", "memory": 256, "vcpus": 1,
@@ -20,6 +21,8 @@ public struct DomainCreateSpec: Codable, Sendable, Equatable {
     public var uuid: String?
     public var disks: [String]
     public var vifs: [String]
+    /// Named channels (secondary consoles 1, 2, ...), e.g. "name=agent,connection=socket,path=/run/a.sock".
+    public var channels: [String]
     public var onPoweroff: DomainAction
     public var onReboot: DomainAction
     public var onCrash: DomainAction
@@ -34,7 +37,7 @@ public struct DomainCreateSpec: Codable, Sendable, Equatable {
     public init(
         name: String, kernel: String, ramdisk: String? = nil, commandLine: String = "", memoryMiB: UInt64 = 32,
         maxMemoryMiB: UInt64? = nil, vcpus: Int = 1, maxVCPUs: Int? = nil, uuid: String? = nil,
-        disks: [String] = [], vifs: [String] = [], onPoweroff: DomainAction = .destroy,
+        disks: [String] = [], vifs: [String] = [], channels: [String] = [], onPoweroff: DomainAction = .destroy,
         onReboot: DomainAction = .restart, onCrash: DomainAction = .destroy, onWatchdog: DomainAction = .destroy,
         paused: Bool = false, maxInstructions: UInt64? = nil, configFile: String? = nil
     ) {
@@ -49,6 +52,7 @@ public struct DomainCreateSpec: Codable, Sendable, Equatable {
         self.uuid = uuid
         self.disks = disks
         self.vifs = vifs
+        self.channels = channels
         self.onPoweroff = onPoweroff
         self.onReboot = onReboot
         self.onCrash = onCrash
@@ -66,6 +70,7 @@ public struct DomainCreateSpec: Codable, Sendable, Equatable {
         case maxVCPUs = "maxvcpus"
         case disks = "disk"
         case vifs = "vif"
+        case channels = "channel"
         case onPoweroff = "on_poweroff"
         case onReboot = "on_reboot"
         case onCrash = "on_crash"
@@ -89,6 +94,7 @@ public struct DomainCreateSpec: Codable, Sendable, Equatable {
             uuid: try c.decodeIfPresent(String.self, forKey: .uuid),
             disks: try c.decodeIfPresent([String].self, forKey: .disks) ?? [],
             vifs: try c.decodeIfPresent([String].self, forKey: .vifs) ?? [],
+            channels: try c.decodeIfPresent([String].self, forKey: .channels) ?? [],
             onPoweroff: try c.decodeIfPresent(DomainAction.self, forKey: .onPoweroff) ?? .destroy,
             onReboot: try c.decodeIfPresent(DomainAction.self, forKey: .onReboot) ?? .restart,
             onCrash: try c.decodeIfPresent(DomainAction.self, forKey: .onCrash) ?? .destroy,

@@ -24,9 +24,11 @@ final class PVDomainServices: Sendable {
     let client: XenStoreClient?
     let disks: [BlockXenbusDevice]
     let vifs: [NetXenbusDevice]
+    /// Secondary consoles 1, 2, ... (xl's channels).
+    let channels: [PVChannel]
 
     private init(domain: DomainID, store: XenStoreDaemon, console: ConsoleBackend, layout: XenStoreDomainLayout,
-                 client: XenStoreClient?, disks: [BlockXenbusDevice], vifs: [NetXenbusDevice]) {
+                 client: XenStoreClient?, disks: [BlockXenbusDevice], vifs: [NetXenbusDevice], channels: [PVChannel]) {
         self.domain = domain
         self.store = store
         self.console = console
@@ -34,6 +36,7 @@ final class PVDomainServices: Sendable {
         self.client = client
         self.disks = disks
         self.vifs = vifs
+        self.channels = channels
     }
 
     /// Writes the layout, starts the console backend (output to `sink`) and introduces the
@@ -68,16 +71,19 @@ final class PVDomainServices: Sendable {
             try? store.removeDomainLayout(layout)
             throw .hypervisor("\(error)")
         }
-        let client = spec.disks.isEmpty && spec.vifs.isEmpty ? nil : XenStoreClient(daemon: store)
+        let client = spec.disks.isEmpty && spec.vifs.isEmpty && spec.channels.isEmpty ? nil : XenStoreClient(daemon: store)
         var disks: [BlockXenbusDevice] = []
-        let vifs: [NetXenbusDevice]
+        var vifs: [NetXenbusDevice] = []
+        let channels: [PVChannel]
         do {
             disks = try attachDisks(spec.disks, domain: domain, client: client, grants: grants, events: events, log: host.log)
             vifs = try attachVifs(
                 spec.vifs, domain: domain, client: client, grants: grants, events: events, networks: host.networks,
                 log: host.log)
+            channels = try attachChannels(spec.channels, domain: domain, client: client, grants: grants, events: events, log: host.log)
         } catch {
             for disk in disks { disk.stop() }
+            for vif in vifs { vif.stop() }
             client?.close()
             console.close()
             store.domainDestroyed(domain)
@@ -85,7 +91,8 @@ final class PVDomainServices: Sendable {
             throw error
         }
         return PVDomainServices(
-            domain: domain, store: store, console: console, layout: layout, client: client, disks: disks, vifs: vifs)
+            domain: domain, store: store, console: console, layout: layout, client: client, disks: disks, vifs: vifs,
+            channels: channels)
     }
 
     /// The domain's vCPUs stopped: the console's last output reaches the sink, the store
@@ -94,6 +101,7 @@ final class PVDomainServices: Sendable {
     func detach() {
         for disk in disks { disk.stop() }
         for vif in vifs { vif.stop() }
+        for channel in channels { channel.stop() }
         client?.close()
         console.close()
         store.domainShutdown(domain)

@@ -19,6 +19,7 @@ import XenABI
         .reboot(.id(DomainID(2)), wait: false, timeout: nil), .pause(.name("a")), .unpause(.name("a")),
         .rename(.name("a"), to: "b"), .vcpuList(nil), .vcpuList(.name("a")), .vcpuSet(.name("a"), count: 2),
         .memSet(.name("a"), mib: 256), .memMax(.name("a"), mib: 512), .dmesg(clear: true), .console(.name("web")),
+        .console(.id(DomainID(3)), number: 2),
     ]
 
     func decode(_ json: String) -> Result<ControlRequest, ControlError> {

@@ -3,6 +3,22 @@ import KiteControl
 import Synchronization
 import XenABI
 
+/// One console of a guest (the primary one or a channel): what it wrote, and where typed
+/// bytes go (returns how many the guest took; 0 while it has no room or no ring).
+struct ConsoleEndpoint: Sendable {
+    let history: ConsoleHistory
+    let send: @Sendable ([UInt8]) -> Int
+
+    static func primary(of guest: PVGuest) -> ConsoleEndpoint {
+        let input = guest.consoleInput
+        return ConsoleEndpoint(history: guest.console, send: { input.send($0) })
+    }
+
+    static func channel(_ channel: PVChannel) -> ConsoleEndpoint {
+        ConsoleEndpoint(history: channel.history, send: { channel.send($0) })
+    }
+}
+
 /// One attached console: the guest's output (its history first, then live) to the client's
 /// socket, the client's bytes to the guest's console input. The guest's console thread
 /// only appends to a bounded buffer here; a writer thread of the relay's own does the
@@ -14,6 +30,7 @@ final class ConsoleRelay: Sendable {
 
     private let socket: ControlSocket
     private let guest: PVGuest
+    private let endpoint: ConsoleEndpoint
     private struct State {
         var pending: [UInt8] = []
         var dropped = 0
@@ -22,14 +39,15 @@ final class ConsoleRelay: Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
-    init(socket: ControlSocket, guest: PVGuest) {
+    init(socket: ControlSocket, guest: PVGuest, endpoint: ConsoleEndpoint) {
         self.socket = socket
         self.guest = guest
+        self.endpoint = endpoint
     }
 
     /// Runs until the client detaches or the guest stops; then closes the socket.
     func run(early: [UInt8]) {
-        let token = guest.console.subscribe(replay: true) { [weak self] bytes in self?.enqueue(bytes) }
+        let token = endpoint.history.subscribe(replay: true) { [weak self] bytes in self?.enqueue(bytes) }
         // Weak: the guest keeps its stop handlers for its life; a detached relay must go.
         guest.onStop { [weak self] _, _ in self?.finish() }
         let readerDone = DispatchSemaphore(value: 0)
@@ -42,7 +60,7 @@ final class ConsoleRelay: Sendable {
         reader.name = "kited console input d\(guest.id.rawValue)"
         reader.start()
         writeLoop()
-        guest.console.unsubscribe(token)
+        endpoint.history.unsubscribe(token)
         socket.close()
         readerDone.wait()
     }
@@ -84,12 +102,11 @@ final class ConsoleRelay: Sendable {
     /// Client bytes to the guest, with flow control: the console ring takes what it has
     /// room for; the rest waits for the guest to read.
     private func forwardInput(_ early: [UInt8]) {
-        let input = guest.consoleInput
         var chunk = [UInt8](repeating: 0, count: 4096)
         var pending = early
         while true {
             while !pending.isEmpty {
-                let taken = input.send(pending)
+                let taken = endpoint.send(pending)
                 if taken > 0 {
                     pending.removeFirst(taken)
                 } else {

@@ -25,6 +25,10 @@ extension ControlDispatcher {
     private func start(_ hostSpec: PVDomainSpec, spec: DomainCreateSpec, restarts: Int) throws(ControlError) -> PVGuest {
         let g: PVGuest
         do { g = try host.create(hostSpec) } catch { throw Self.controlError(error) }
+        do { try serveChannelSockets(of: g) } catch {
+            g.destroy()
+            throw error
+        }
         var stored = spec
         stored.uuid = g.uuid.uuidString.lowercased()
         records.withLock { $0[g.id] = Record(guest: g, spec: stored, restarts: restarts, settlement: Settlement()) }

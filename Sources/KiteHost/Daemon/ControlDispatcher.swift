@@ -115,7 +115,10 @@ public final class ControlDispatcher: Sendable {
             let entries = ring.entries
             if clear { ring.clear() }
             return .log(entries)
-        case .console(let d): return .consoleAttached(summary(try guest(d)))
+        case .console(let d, let number):
+            let g = try guest(d)
+            _ = try consoleEndpoint(g, number)
+            return .consoleAttached(summary(g))
         }
     }
 
@@ -129,6 +132,17 @@ public final class ControlDispatcher: Sendable {
             if let g = host.guest(named: n), g.state != .destroyed { return g }
             throw ControlError(.noSuchDomain, "no domain named \"\(n)\"")
         }
+    }
+
+    /// Console `number` of a guest: 0 the primary, 1, 2, ... its channels.
+    func consoleEndpoint(_ g: PVGuest, _ number: Int) throws(ControlError) -> ConsoleEndpoint {
+        if number == 0 { return .primary(of: g) }
+        guard let channel = g.channels.first(where: { $0.number == number }) else {
+            let known = g.channels.isEmpty ? "it has only console 0 (no channels)"
+                : "its consoles are 0 to \(g.channels.count) (channels: \(g.channels.map(\.name).joined(separator: ", ")))"
+            throw ControlError(.invalidArgument, "\(g.name) has no console \(number); \(known)")
+        }
+        return .channel(channel)
     }
 
     static func controlError(_ e: LaunchError) -> ControlError {

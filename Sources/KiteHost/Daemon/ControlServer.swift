@@ -65,8 +65,8 @@ final class ControlServer: Sendable {
                 case .failure(let e):
                     logger.notice("bad request: \(e.message)", metadata: ["code": "\(e.code.rawValue)"])
                     response = ControlResponse(.failure(e))
-                case .success(.console(let ref)):
-                    attachConsole(ref, socket: socket, reader: reader)
+                case .success(.console(let ref, let number)):
+                    attachConsole(ref, number: number, socket: socket, reader: reader)
                     return
                 case .success(let request):
                     response = dispatcher.handle(request) { socket.peerClosed }
@@ -76,16 +76,21 @@ final class ControlServer: Sendable {
         }
     }
 
-    private func attachConsole(_ ref: DomainRef, socket: ControlSocket, reader: ControlLineReader) {
+    private func attachConsole(_ ref: DomainRef, number: Int, socket: ControlSocket, reader: ControlLineReader) {
         let guest: PVGuest
-        do { guest = try dispatcher.guest(ref) } catch {
+        let endpoint: ConsoleEndpoint
+        do {
+            guest = try dispatcher.guest(ref)
+            endpoint = try dispatcher.consoleEndpoint(guest, number)
+        } catch {
             socket.write(ControlFraming.line(ControlResponse(.failure(error))))
             return
         }
         guard socket.write(ControlFraming.line(ControlResponse.ok(.consoleAttached(dispatcher.summary(guest))))) else { return }
         let log = logger.forDomain(guest.id)
-        log.info("console attached")
-        ConsoleRelay(socket: socket, guest: guest).run(early: reader.takeBuffered())
-        log.info("console detached")
+        let which = number == 0 ? "console" : "console \(number)"
+        log.info("\(which) attached")
+        ConsoleRelay(socket: socket, guest: guest, endpoint: endpoint).run(early: reader.takeBuffered())
+        log.info("\(which) detached")
     }
 }

@@ -4,7 +4,7 @@ import Toolstack
 
 extension DomainCreateSpec {
     /// The request `kite create` sends for a parsed xl.cfg: relative paths (kernel, ramdisk,
-    /// disk targets) resolved against `directory`, as xl resolves them against its own.
+    /// disk targets, channel sockets) resolved against `directory`, as xl resolves them against its own.
     public init(_ c: XLDomainConfig, resolvingPathsAgainst directory: String, paused: Bool = false, configFile: String? = nil) {
         func absolute(_ p: String) -> String {
             p.hasPrefix("/") ? p : URL(fileURLWithPath: directory).appendingPathComponent(p).standardized.path
@@ -14,10 +14,15 @@ extension DomainCreateSpec {
             if let t = d.target, d.script == nil { d.target = absolute(t) }
             return d.canonical
         }
+        let channels = c.channels.map { ch -> String in
+            var ch = ch
+            if case .socket(let path) = ch.connection { ch.connection = .socket(path: absolute(path)) }
+            return ch.canonical
+        }
         self.init(
             name: c.name, kernel: absolute(c.kernel), ramdisk: c.ramdisk.map(absolute), commandLine: c.commandLine,
             memoryMiB: c.memoryMiB, maxMemoryMiB: c.maxMemoryMiB, vcpus: c.vcpus, maxVCPUs: c.maxVCPUs, uuid: c.uuid,
-            disks: disks, vifs: c.vifs.map(\.canonical), onPoweroff: DomainAction(c.onPoweroff),
+            disks: disks, vifs: c.vifs.map(\.canonical), channels: channels, onPoweroff: DomainAction(c.onPoweroff),
             onReboot: DomainAction(c.onReboot), onCrash: DomainAction(c.onCrash), onWatchdog: DomainAction(c.onWatchdog),
             paused: paused, configFile: configFile.map(absolute))
     }
@@ -63,10 +68,11 @@ extension DomainCreateSpec {
         let (pvDisks, diskWarnings) = try Self.hostDisks(disks)
         let (pvVifs, vifWarnings) = try Self.hostVifs(vifs)
         warnings += diskWarnings + vifWarnings
+        let pvChannels = try Self.hostChannels(channels)
         let spec = PVDomainSpec(
             kernel: kernelBytes, kernelName: kernel, ramdisk: ramdiskBytes, commandLine: commandLine, memoryMiB: memoryMiB,
             maxMemoryMiB: maxmem, vcpus: vcpus, name: name, uuid: parsedUUID, startPaused: paused,
-            maxInstructions: maxInstructions, disks: pvDisks, vifs: pvVifs)
+            maxInstructions: maxInstructions, disks: pvDisks, vifs: pvVifs, channels: pvChannels)
         return (spec, warnings)
     }
 
@@ -120,6 +126,29 @@ extension DomainCreateSpec {
                 hostForwards: v.forwards.map { .init(hostPort: $0.hostPort, guestPort: $0.guestPort) }))
         }
         return (out, warnings)
+    }
+}
+
+extension DomainCreateSpec {
+    static func hostChannels(_ specs: [String]) throws(ControlError) -> [PVChannelSpec] {
+        var out: [PVChannelSpec] = []
+        for (i, text) in specs.enumerated() {
+            let c: XLChannelSpec
+            do { c = try XLChannelSpec(parsing: text) } catch { throw ControlError(.invalidArgument, "channel \(i): \(error.message)") }
+            guard !out.contains(where: { $0.name == c.name }) else {
+                throw ControlError(.invalidArgument, "channel \(c.name): two channels have this name")
+            }
+            var socketPath: String?
+            if case .socket(let path) = c.connection {
+                guard path.hasPrefix("/") else { throw ControlError(.invalidArgument, "channel \(c.name): \(path) is not an absolute path") }
+                guard !out.contains(where: { $0.socketPath == path }) else {
+                    throw ControlError(.invalidArgument, "channel \(c.name): two channels use socket \(path)")
+                }
+                socketPath = path
+            }
+            out.append(PVChannelSpec(name: c.name, socketPath: socketPath))
+        }
+        return out
     }
 }
 

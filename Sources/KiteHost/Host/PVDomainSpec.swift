@@ -25,12 +25,14 @@ public struct PVDomainSpec: Sendable {
     public var disks: [PVDiskSpec]
     /// Virtual network interfaces (xl's vif=[...]).
     public var vifs: [PVNetworkSpec]
+    /// Named channels: secondary consoles 1, 2, ... (xl's channel=[...]).
+    public var channels: [PVChannelSpec]
 
     public init(
         kernel: [UInt8], kernelName: String, ramdisk: [UInt8]? = nil, commandLine: String = "",
         memoryMiB: UInt64 = 64, maxMemoryMiB: UInt64? = nil, vcpus: Int = 1, name: String? = nil,
         uuid: UUID? = nil, startPaused: Bool = false, maxInstructions: UInt64? = nil,
-        disks: [PVDiskSpec] = [], vifs: [PVNetworkSpec] = []
+        disks: [PVDiskSpec] = [], vifs: [PVNetworkSpec] = [], channels: [PVChannelSpec] = []
     ) {
         self.kernel = kernel
         self.kernelName = kernelName
@@ -45,6 +47,7 @@ public struct PVDomainSpec: Sendable {
         self.maxInstructions = maxInstructions
         self.disks = disks
         self.vifs = vifs
+        self.channels = channels
     }
 
     /// The name the domain gets: `name`, else the kernel file's name without directories
@@ -104,5 +107,18 @@ public struct PVNetworkSpec: Sendable, Equatable {
         self.mac = mac
         self.network = network
         self.hostForwards = hostForwards
+    }
+}
+
+/// One named channel: a secondary PV console whose xenstore `name` the guest looks up.
+public struct PVChannelSpec: Sendable, Equatable {
+    public var name: String
+    /// kited listens here and joins the channel to the client that connects; nil: the
+    /// channel is reached with `kite console --num N` only.
+    public var socketPath: String?
+
+    public init(name: String, socketPath: String? = nil) {
+        self.name = name
+        self.socketPath = socketPath
     }
 }

@@ -129,6 +129,9 @@ public final class PVGuest: Sendable {
     /// Typing into the guest's primary console.
     public var consoleInput: PVConsoleInput { PVConsoleInput(backend: services.console) }
 
+    /// Its named channels: secondary consoles 1, 2, ... in configuration order.
+    public var channels: [PVChannel] { services.channels }
+
     // MARK: - Verbs
 
     /// Xen: XEN_DOMCTL_pausedomain. Returns once no vCPU runs guest code.

@@ -18,7 +18,8 @@ public final class PVHost: Sendable {
     public let store: XenStoreDaemon
     /// Guest RAM the host can hand out, in MiB.
     public let memoryMiB: UInt64
-    /// Where each guest's console output is also written (`guest-<name>.log`); nil: nowhere.
+    /// Where each guest's console output is also written (`guest-<name>.log`, and
+    /// `guest-<name>-<channel>.log` per channel); nil: nowhere.
     public let consoleLogDirectory: String?
     let grants: any GrantMapper
     /// The host's networks: virtual switches by name and the user-mode network (slirp).
@@ -41,7 +42,8 @@ public final class PVHost: Sendable {
     /// A host with `memoryMiB` of guest RAM. `log` receives the hypervisor's and the
     /// backends' messages with the domain they concern (nil: the host) and their level. With
     /// `consoleLogDirectory`, every guest's console output is appended to
-    /// `<directory>/guest-<name>.log` (xenconsoled's naming).
+    /// `<directory>/guest-<name>.log` (xenconsoled's naming), each channel's to
+    /// `<directory>/guest-<name>-<channel>.log`.
     public init(
         memoryMiB: UInt64, consoleLogDirectory: String? = nil,
         log: @escaping @Sendable (DomainID?, PVHostLogLevel, String) -> Void = { _, _, _ in }
@@ -108,6 +110,12 @@ public final class PVHost: Sendable {
             do {
                 let file = try ConsoleLogFile(directory: directory, guestName: name) { [weak self] in self?.log(id, .warning, $0) }
                 guest.console.subscribe { file.write($0) }
+                for channel in guest.channels {
+                    let channelFile = try ConsoleLogFile(directory: directory, guestName: "\(name)-\(channel.name)") { [weak self] in
+                        self?.log(id, .warning, $0)
+                    }
+                    channel.history.subscribe { channelFile.write($0) }
+                }
             } catch {
                 log(id, .warning, "cannot open a console log in \(directory): \(error.localizedDescription)")
             }

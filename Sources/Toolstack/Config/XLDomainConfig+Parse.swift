@@ -8,7 +8,7 @@ extension XLDomainConfig {
         "pool", "cpus", "cpus_soft", "cpu_weight", "cap", "vnuma", "seclabel", "init_seclabel",
         "max_grant_frames", "max_maptrack_frames", "max_grant_version", "max_event_channels",
         "nomigrate", "driver_domain", "e820_host", "tsc_mode", "localtime", "rtc_timeoffset",
-        "vfb", "vkb", "vtpm", "channel", "pci", "usbctrl", "usbdev", "p9", "vdispl", "vsnd",
+        "vfb", "vkb", "vtpm", "pci", "usbctrl", "usbdev", "p9", "vdispl", "vsnd",
         "dtdev", "iomem", "ioports", "irqs", "claim_mode", "on_soft_reset", "cpuid",
         "gic_version", "vuart", "vcpu_hard_affinity", "vcpu_soft_affinity", "autoballoon",
     ]
@@ -16,7 +16,7 @@ extension XLDomainConfig {
     /// Keys the parser reads; everything else is warned about.
     static let knownKeys: Set<String> = [
         "name", "type", "builder", "kernel", "ramdisk", "cmdline", "extra", "root", "memory",
-        "maxmem", "vcpus", "maxvcpus", "disk", "vif", "on_poweroff", "on_reboot", "on_crash",
+        "maxmem", "vcpus", "maxvcpus", "disk", "vif", "channel", "on_poweroff", "on_reboot", "on_crash",
         "on_watchdog", "uuid", "bootloader", "firmware",
     ]
 
@@ -130,7 +130,7 @@ extension XLDomainConfig {
         self.init(
             name: name, type: type, kernel: kernel, ramdisk: ramdisk, commandLine: commandLine,
             memoryMiB: mem, maxMemoryMiB: maxmem, vcpus: vcpus, maxVCPUs: maxVCPUs,
-            disks: try Self.disks(&r), vifs: try Self.vifs(&r),
+            disks: try Self.disks(&r), vifs: try Self.vifs(&r), channels: try Self.channels(&r),
             onPoweroff: try r.action("on_poweroff", default: .destroy),
             onReboot: try r.action("on_reboot", default: .restart),
             onCrash: try r.action("on_crash", default: .destroy),
@@ -204,6 +204,22 @@ extension XLDomainConfig {
                 throw r.error(s, "devid \(id) is used by two vifs", value: value)
             }
             out.append(v)
+        }
+        return out
+    }
+
+    private static func channels(_ r: inout XLConfigReader) throws(XLConfigError) -> [XLChannelSpec] {
+        var out: [XLChannelSpec] = []
+        for (text, value, s) in try r.stringList("channel") {
+            let c: XLChannelSpec
+            do { c = try XLChannelSpec(parsing: text) } catch { throw r.error(s, error.message, value: value) }
+            if out.contains(where: { $0.name == c.name }) {
+                throw r.error(s, "channel name \(c.name) is given to two channels", value: value)
+            }
+            if case .socket(let path) = c.connection, out.contains(where: { $0.connection == c.connection }) {
+                throw r.error(s, "socket \(path) is given to two channels", value: value)
+            }
+            out.append(c)
         }
         return out
     }

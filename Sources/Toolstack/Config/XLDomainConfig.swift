@@ -42,6 +42,8 @@ public struct XLDomainConfig: Equatable, Sendable {
     public var maxVCPUs: Int
     public var disks: [XLDiskSpec]
     public var vifs: [XLVifSpec]
+    /// Named channels (secondary consoles 1, 2, ... in this order).
+    public var channels: [XLChannelSpec]
     public var onPoweroff: Action
     public var onReboot: Action
     public var onCrash: Action
@@ -52,7 +54,7 @@ public struct XLDomainConfig: Equatable, Sendable {
     public init(
         name: String, type: GuestType = .pv, kernel: String, ramdisk: String? = nil, commandLine: String = "",
         memoryMiB: UInt64 = Self.defaultMemoryMiB, maxMemoryMiB: UInt64? = nil, vcpus: Int = 1, maxVCPUs: Int? = nil,
-        disks: [XLDiskSpec] = [], vifs: [XLVifSpec] = [], onPoweroff: Action = .destroy,
+        disks: [XLDiskSpec] = [], vifs: [XLVifSpec] = [], channels: [XLChannelSpec] = [], onPoweroff: Action = .destroy,
         onReboot: Action = .restart, onCrash: Action = .destroy, onWatchdog: Action = .destroy, uuid: String? = nil
     ) {
         self.name = name
@@ -66,6 +68,7 @@ public struct XLDomainConfig: Equatable, Sendable {
         self.maxVCPUs = maxVCPUs ?? vcpus
         self.disks = disks
         self.vifs = vifs
+        self.channels = channels
         self.onPoweroff = onPoweroff
         self.onReboot = onReboot
         self.onCrash = onCrash
