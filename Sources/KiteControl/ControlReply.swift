@@ -50,6 +50,8 @@ public struct ControlError: Error, Codable, Sendable, Equatable, CustomStringCon
         /// `wait` ran out of time; the request itself was carried out.
         case timeout
         case shuttingDown = "shutting-down"
+        /// Too many connections are open at once.
+        case busy
         case internalError = "internal"
         /// Client side: nothing listens on the control socket.
         case daemonNotRunning = "daemon-not-running"

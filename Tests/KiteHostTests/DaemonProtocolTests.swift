@@ -43,6 +43,30 @@ struct DaemonProtocolTests {
         #expect(try exchange(t, [Array("\n  \n{\"op\":\"host-info\"}\n".utf8)]).count == 1)
     }
 
+    @Test func connectionsBeyondTheLimitAreToldSoAndClosed() throws {
+        let t = try TestDaemon()
+        // Idle connections: each holds a serving thread in kited.
+        var open: [ControlSocket] = []
+        defer { open.forEach { $0.close() } }
+        for _ in 0..<KiteDaemon.maximumConnections { open.append(try ControlSocket.connect(path: t.socketPath)) }
+        // The server admits them one by one: wait until a further one is refused.
+        var refused: ControlError?
+        #expect(t.eventually(timeout: 30) {
+            let extra = try ControlSocket.connect(path: t.socketPath)
+            defer { extra.close() }
+            let reader = ControlLineReader(socket: extra, limit: ControlFraming.maximumReplyBytes)
+            extra.write(Array("{\"op\":\"list\"}\n".utf8))
+            guard case .line(let reply) = reader.next(), case .failure(let e) = ControlFraming.response(from: reply) else { return false }
+            refused = e
+            return true
+        })
+        #expect(refused?.code == .busy, "\(String(describing: refused))")
+        // An admitted connection still works, and closing one makes room again.
+        let first = open.removeFirst()
+        first.close()
+        #expect(t.eventually(timeout: 30) { try t.list().isEmpty })
+    }
+
     @Test func onlyOneKitedServesASocketAndAStaleSocketIsCleared() throws {
         let t = try TestDaemon()
         let second = #expect(throws: KiteDaemon.StartError.self) {

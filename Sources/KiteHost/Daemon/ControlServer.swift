@@ -6,8 +6,12 @@ import Synchronization
 /// Serves the control API on a listening socket: a thread accepts, each connection gets a
 /// thread that reads request lines, hands them to the dispatcher and writes one reply line
 /// each. A malformed or oversized line gets an error reply and the connection goes on; a
-/// `console` request turns the connection into the console stream.
+/// `console` request turns the connection into the console stream. At most
+/// `maximumConnections` are served at once (a thread each): one more gets a `busy` error
+/// line and is closed, so a client that opens sockets without end costs kited nothing more.
 final class ControlServer: Sendable {
+    static let maximumConnections = KiteDaemon.maximumConnections
+
     let listener: ControlSocket
     let dispatcher: ControlDispatcher
     let logger: Logger
@@ -26,7 +30,17 @@ final class ControlServer: Sendable {
             defer { done.leave() }
             while let c = listener.accept() {
                 let id = ObjectIdentifier(c)
-                connections.withLock { $0[id] = c }
+                let admitted = connections.withLock { all -> Bool in
+                    guard all.count < Self.maximumConnections else { return false }
+                    all[id] = c
+                    return true
+                }
+                guard admitted else {
+                    logger.warning("refused a connection: \(Self.maximumConnections) are open")
+                    c.write(ControlFraming.line(ControlResponse.error(.busy, "kited serves at most \(Self.maximumConnections) connections at once; try again")))
+                    c.close()
+                    continue
+                }
                 done.enter()
                 let worker = Thread { [self] in
                     serve(c)

@@ -20,6 +20,9 @@ import XenBackends
 /// a stale socket file left by a kited that died. Next to the control socket kited serves
 /// the host's xenstore (`xenstored.sock`, the xenstored wire protocol) for `kite xenstore`.
 public final class KiteDaemon: Sendable {
+    /// Control connections served at once; one more is refused with `busy`.
+    public static let maximumConnections = 128
+
     public struct Configuration: Sendable {
         public var socketPath: String
         /// Guest RAM the host hands out, in MiB.
