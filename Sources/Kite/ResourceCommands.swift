@@ -7,7 +7,7 @@ struct VCPUSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vcpu-set",
         abstract: "Set how many vCPUs a domain has online.",
-        discussion: "vCPU hotplug is not supported yet: kited accepts only the current count and refuses any other clearly.")
+        discussion: "As xl does for a PV guest: vCPUs 0 to COUNT-1 are marked online in xenstore (cpu/N/availability), the rest offline, and the guest's kernel brings them up or down (Linux does; a kernel without the watch ignores it). COUNT is 1 to the domain's maxvcpus.")
 
     @OptionGroup var target: DomainArgument
 
@@ -36,7 +36,7 @@ struct MemSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mem-set",
         abstract: "Set a domain's memory target (the balloon driver's goal).",
-        discussion: "Ballooning is not supported yet: kited accepts only the current size and refuses any other clearly.")
+        discussion: "As xl does: the target is written to the guest's memory/target in xenstore and the guest's balloon driver gives memory back or takes more (up to mem-max); `kite list` shows what it holds. A guest without a balloon driver keeps its memory. At most the domain's maxmem.")
 
     @OptionGroup var target: DomainArgument
     @OptionGroup var memory: MemoryArgument
@@ -50,7 +50,7 @@ struct MemMaxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mem-max",
         abstract: "Set the most memory a domain may balloon up to.",
-        discussion: "Without ballooning the ceiling cannot change yet: kited accepts only the current maxmem and refuses any other clearly.")
+        discussion: "Sets the hypervisor's limit (Xen's max_pages) and memory/static-max; it may not go below the current memory target.")
 
     @OptionGroup var target: DomainArgument
     @OptionGroup var memory: MemoryArgument

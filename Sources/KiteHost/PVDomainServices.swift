@@ -51,7 +51,8 @@ final class PVDomainServices: Sendable {
         let store = host.store
         let layout = XenStoreDomainLayout(
             domain: domain, name: name, uuid: uuid.uuidString.lowercased(), type: "pv",
-            targetMemoryKiB: spec.memoryMiB << 10, vcpus: spec.vcpus, storePort: storePort,
+            targetMemoryKiB: spec.memoryMiB << 10, maximumMemoryKiB: max(spec.maxMemoryMiB ?? spec.memoryMiB, spec.memoryMiB) << 10,
+            vcpus: spec.vcpus, maximumVCPUs: spec.maxVCPUs, storePort: storePort,
             storeFrame: boot.xenstoreMachineFrame.rawValue, consolePort: consolePort,
             consoleFrame: boot.consoleMachineFrame.rawValue)
         do { try store.writeDomainLayout(layout) } catch {

@@ -77,7 +77,9 @@ struct KiteCLITests {
         // kited serves the host's xenstore next to its control socket.
         #expect(try Self.run(["xenstore", "read", "/local/domain/1/name"], directory: d).out == "cli-demo\n")
         r = try Self.run(["mem-set", "cli-demo", "32m"], directory: d)
-        #expect(r.status == 1 && r.err == "kite: ballooning is not supported yet: cli-demo keeps its 16 MiB\n")
+        #expect(r.status == 1 && r.err == "kite: mem-set: 32 MiB is outside 1 to 16 MiB (maxmem; raise it with mem-max)\n")
+        #expect(try Self.run(["mem-set", "cli-demo", "12m"], directory: d).status == 0)
+        #expect(try Self.run(["xenstore", "read", "/local/domain/1/memory/target"], directory: d).out == "12288\n")
 
         // console in the background, unpause, and the console ends when the guest stops.
         let console = Bytes()

@@ -41,7 +41,7 @@ extension ControlDispatcher {
         return DomainSummary(
             id: g.id, name: g.name, uuid: g.uuid.uuidString.lowercased(), state: state, shutdownReason: reason,
             shutdownCode: code, crashReason: g.outcome?.crashReason, memoryMiB: g.memoryMiB,
-            maxMemoryMiB: g.spec.maxMemoryMiB ?? g.memoryMiB, vcpus: g.vcpuCount,
+            maxMemoryMiB: g.maximumMemoryMiB, vcpus: g.vcpuCount,
             onlineVCPUs: stats.filter(\.isOnline).count, cpuSeconds: g.cpuSeconds, instructions: g.instructions,
             startTime: start, uptimeSeconds: max(0, Date().timeIntervalSince1970 - start),
             restarts: record?.restarts ?? 0, config: config)

@@ -165,25 +165,20 @@ public final class ControlDispatcher: Sendable {
     }
 
     private func vcpuSet(_ g: PVGuest, _ count: Int) throws(ControlError) -> ControlReply {
-        guard XLDomainConfig.vcpuRange.contains(count) else {
-            throw ControlError(.invalidArgument, "vcpu-set: \(count) is out of range (1 to \(XLDomainConfig.vcpuRange.upperBound))")
-        }
-        let online = g.vcpuStatistics.filter(\.isOnline).count
-        if count == online || count == g.vcpuCount { return .done }
-        throw ControlError(.notSupported, "vCPU hotplug is not supported yet: \(g.name) keeps its \(g.vcpuCount) vCPUs")
+        do { try g.setAvailableVCPUs(count) } catch { throw Self.controlError(error) }
+        logger.forDomain(g.id).info("vCPUs available: \(count) of \(g.vcpuCount)")
+        return .done
     }
 
     private func memSet(_ g: PVGuest, _ mib: UInt64) throws(ControlError) -> ControlReply {
-        if mib == g.memoryMiB { return .done }
-        throw ControlError(.notSupported, "ballooning is not supported yet: \(g.name) keeps its \(g.memoryMiB) MiB")
+        do { try g.setMemoryTarget(mib: mib) } catch { throw Self.controlError(error) }
+        logger.forDomain(g.id).info("memory target: \(mib) MiB")
+        return .done
     }
 
     private func memMax(_ g: PVGuest, _ mib: UInt64) throws(ControlError) -> ControlReply {
-        let current = records.withLock { $0[g.id]?.spec.maxMemoryMiB } ?? g.memoryMiB
-        if mib == current { return .done }
-        guard mib >= g.memoryMiB else {
-            throw ControlError(.invalidArgument, "mem-max \(mib) MiB is below the domain's \(g.memoryMiB) MiB")
-        }
-        throw ControlError(.notSupported, "changing maxmem is not supported yet (no ballooning): \(g.name) keeps \(current) MiB")
+        do { try g.setMaximumMemory(mib: mib) } catch { throw Self.controlError(error) }
+        logger.forDomain(g.id).info("maximum memory: \(mib) MiB")
+        return .done
     }
 }

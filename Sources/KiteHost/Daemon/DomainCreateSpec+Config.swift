@@ -39,9 +39,6 @@ extension DomainCreateSpec {
         }
         let maxmem = maxMemoryMiB ?? memoryMiB
         guard maxmem >= memoryMiB else { throw bad("maxmem (\(maxmem) MiB) must be at least memory (\(memoryMiB) MiB)") }
-        if maxmem > memoryMiB {
-            warnings.append("maxmem \(maxmem) MiB: ballooning is not supported yet; the domain has \(memoryMiB) MiB")
-        }
         guard XLDomainConfig.vcpuRange.contains(vcpus) else {
             throw bad("vcpus: \(vcpus) is out of range (\(XLDomainConfig.vcpuRange.lowerBound) to \(XLDomainConfig.vcpuRange.upperBound))")
         }
@@ -49,7 +46,6 @@ extension DomainCreateSpec {
         guard maxv >= vcpus, maxv <= XLDomainConfig.vcpuRange.upperBound else {
             throw bad("maxvcpus (\(maxv)) must be between vcpus (\(vcpus)) and \(XLDomainConfig.vcpuRange.upperBound)")
         }
-        if maxv > vcpus { warnings.append("maxvcpus \(maxv): vCPU hotplug is not supported yet; the domain has \(vcpus) vCPUs") }
         guard commandLine.utf8.count <= XLDomainConfig.maximumCommandLineBytes else {
             throw bad("cmdline: \(commandLine.utf8.count) bytes; Xen's limit is \(XLDomainConfig.maximumCommandLineBytes)")
         }
@@ -71,7 +67,7 @@ extension DomainCreateSpec {
         let pvChannels = try Self.hostChannels(channels)
         let spec = PVDomainSpec(
             kernel: kernelBytes, kernelName: kernel, ramdisk: ramdiskBytes, commandLine: commandLine, memoryMiB: memoryMiB,
-            maxMemoryMiB: maxmem, vcpus: vcpus, name: name, uuid: parsedUUID, startPaused: paused,
+            maxMemoryMiB: maxmem, vcpus: vcpus, maxVCPUs: maxv, name: name, uuid: parsedUUID, startPaused: paused,
             maxInstructions: maxInstructions, disks: pvDisks, vifs: pvVifs, channels: pvChannels)
         return (spec, warnings)
     }

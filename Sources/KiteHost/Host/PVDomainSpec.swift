@@ -10,9 +10,13 @@ public struct PVDomainSpec: Sendable {
     public var ramdisk: [UInt8]?
     public var commandLine: String
     public var memoryMiB: UInt64
-    /// xl's maxmem: the ceiling ballooning may reach (today: equal to `memoryMiB`).
+    /// xl's maxmem: the ceiling the guest's balloon may grow to (Xen's max_pages and
+    /// memory/static-max); nil: `memoryMiB`.
     public var maxMemoryMiB: UInt64?
     public var vcpus: Int
+    /// xl's maxvcpus: the vCPUs the domain has; those beyond `vcpus` start offline
+    /// (`vcpu-set` brings them online with the guest's help). nil: `vcpus`.
+    public var maxVCPUs: Int?
     /// The domain's name; nil: the kernel file's name. Unique on a host.
     public var name: String?
     /// Xen: the domain handle; nil: a random one.
@@ -30,7 +34,7 @@ public struct PVDomainSpec: Sendable {
 
     public init(
         kernel: [UInt8], kernelName: String, ramdisk: [UInt8]? = nil, commandLine: String = "",
-        memoryMiB: UInt64 = 64, maxMemoryMiB: UInt64? = nil, vcpus: Int = 1, name: String? = nil,
+        memoryMiB: UInt64 = 64, maxMemoryMiB: UInt64? = nil, vcpus: Int = 1, maxVCPUs: Int? = nil, name: String? = nil,
         uuid: UUID? = nil, startPaused: Bool = false, maxInstructions: UInt64? = nil,
         disks: [PVDiskSpec] = [], vifs: [PVNetworkSpec] = [], channels: [PVChannelSpec] = []
     ) {
@@ -41,6 +45,7 @@ public struct PVDomainSpec: Sendable {
         self.memoryMiB = memoryMiB
         self.maxMemoryMiB = maxMemoryMiB
         self.vcpus = vcpus
+        self.maxVCPUs = maxVCPUs
         self.name = name
         self.uuid = uuid
         self.startPaused = startPaused

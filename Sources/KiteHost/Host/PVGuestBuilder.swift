@@ -23,7 +23,7 @@ struct PVGuestBuilder {
         let domain: Domain
         do {
             domain = try hypervisor.createDomain(
-                DomainConfiguration(id: id, memoryPages: pages, vcpus: spec.vcpus),
+                DomainConfiguration(id: id, memoryPages: pages, vcpus: max(spec.maxVCPUs ?? spec.vcpus, spec.vcpus)),
                 console: { history.append($0) })
         } catch {
             throw .hypervisor("\(error)")
@@ -33,6 +33,8 @@ struct PVGuestBuilder {
         var attached: PVDomainServices?
         do throws(LaunchError) {
             guard let memory = domain.memory else { throw .hypervisor("the domain has no memory") }
+            // Xen: XEN_DOMCTL_max_mem — the balloon may grow the domain up to maxmem.
+            memory.setMaximumPages(max(spec.maxMemoryMiB ?? spec.memoryMiB, spec.memoryMiB) << 8)
             // Xen's toolstack allocates the xenstore port first, then the console's (ports 1, 2).
             let storePort: EventChannelPort
             let consolePort: EventChannelPort

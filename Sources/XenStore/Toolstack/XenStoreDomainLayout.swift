@@ -26,7 +26,10 @@ public struct XenStoreDomainLayout: Hashable, Sendable {
     public var targetMemoryKiB: UInt64
     public var maximumMemoryKiB: UInt64
     public var videoMemoryKiB: UInt64
+    /// vCPUs online at start (`cpu/<n>/availability` = online).
     public var vcpus: Int
+    /// vCPUs the domain has (maxvcpus): those from `vcpus` on are written offline.
+    public var maximumVCPUs: Int
     public var storePort: EventChannelPort
     /// Frame of the store page as the guest knows it (PV: its MFN; PVH/HVM: its GFN).
     public var storeFrame: UInt64
@@ -36,7 +39,7 @@ public struct XenStoreDomainLayout: Hashable, Sendable {
 
     public init(domain: DomainID, name: String, uuid: String? = nil, type: String = "pv",
                 targetMemoryKiB: UInt64, maximumMemoryKiB: UInt64? = nil, videoMemoryKiB: UInt64 = 0,
-                vcpus: Int = 1, storePort: EventChannelPort, storeFrame: UInt64,
+                vcpus: Int = 1, maximumVCPUs: Int? = nil, storePort: EventChannelPort, storeFrame: UInt64,
                 consolePort: EventChannelPort, consoleFrame: UInt64, consoleBackend: DomainID = .controlDomain) {
         self.domain = domain
         self.name = name
@@ -46,6 +49,7 @@ public struct XenStoreDomainLayout: Hashable, Sendable {
         self.maximumMemoryKiB = maximumMemoryKiB ?? targetMemoryKiB
         self.videoMemoryKiB = videoMemoryKiB
         self.vcpus = vcpus
+        self.maximumVCPUs = max(maximumVCPUs ?? vcpus, vcpus)
         self.storePort = storePort
         self.storeFrame = storeFrame
         self.consolePort = consolePort
@@ -92,8 +96,8 @@ public struct XenStoreDomainLayout: Hashable, Sendable {
         list.append((base + "/domid", String(domain.rawValue), nil))
         list.append((base + "/store/port", String(storePort.rawValue), nil))
         list.append((base + "/store/ring-ref", String(storeFrame), nil))
-        for cpu in 0..<max(vcpus, 0) {
-            list.append((base + "/cpu/\(cpu)/availability", "online", nil))
+        for cpu in 0..<max(maximumVCPUs, 0) {
+            list.append((base + "/cpu/\(cpu)/availability", cpu < vcpus ? "online" : "offline", nil))
         }
         list.append((base + "/console/backend-id", String(consoleBackend.rawValue), nil))
         list.append((base + "/console/limit", "1048576", nil))
