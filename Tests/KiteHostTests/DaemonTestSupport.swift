@@ -106,3 +106,13 @@ func demoConfig(name: String = "demo", extra: String = "") -> String {
     \(extra)
     """
 }
+
+/// Polls `condition` every 10 ms for up to `seconds`; whether it came to hold.
+func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}

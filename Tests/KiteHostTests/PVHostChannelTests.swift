@@ -11,16 +11,6 @@ import Testing
         return [UInt8](try #require(FileManager.default.contents(atPath: path), "run scripts/build-guests.sh first"))
     }
 
-    /// Polls `condition` for up to `seconds`.
-    func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
-    }
-
     @Test func aChannelCarriesOutputAndInputAndIsLogged() throws {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("kite-channel-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: logs) }

@@ -15,15 +15,6 @@ import XenABI
         try? host.store.inspect { (s) throws(XenError) in try s.readString(path) }
     }
 
-    func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
-    }
-
     @Test func maxvcpusAndMaxmemBecomeOfflineVCPUsAndARoomAboveTheTarget() throws {
         let host = try PVHost(memoryMiB: 96)
         defer { host.shutdown() }
