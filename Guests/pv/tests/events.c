@@ -176,12 +176,17 @@ static void test_callbacks(void) {
     check_rc("set_callbacks", hypercall_set_callbacks((unsigned long)entry_upcall, (unsigned long)entry_failsafe, 0), 0);
     evtchn_port_t ipi = 0;
     if (check_rc("bind_ipi(vCPU 0)", evtchn_bind_ipi(0, &ipi), 0)) {
-        unsigned int before = upcalls();
+        unsigned int before = upcalls(), fired = evtchn_fired[ipi];
         local_events_enable();
         evtchn_send(ipi);
         hypercall_xen_version(XENVER_version, NULL);
         local_events_disable();
-        check_eq("upcall through the set_callbacks callback", upcalls(), before + 1);
+        /* Counted by port, not by upcall: a tick of the default 100 Hz periodic timer that
+           hit the VIRQ_TIMER port test_virq bound and closed leaves evtchn_upcall_pending
+           and a selector bit behind with no pending port (Xen clears only the port's bit
+           on close), and the first unmask then makes one empty upcall, as on Xen. */
+        check_eq("the IPI arrived through the set_callbacks callback", evtchn_fired[ipi], fired + 1);
+        check(upcalls() >= before + 1, "no upcall through the set_callbacks callback");
         evtchn_close(ipi);
     }
 }
