@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Toolstack
 import XenABI
 import XenBackends
@@ -15,25 +16,48 @@ import XenStore
 ///
 /// The store is the host's one `XenStoreDaemon` (`PVHost.store`); its server sits behind
 /// the daemon's lock.
+///
+/// Disks and vifs change while the domain lives (block-attach, network-detach...): they sit
+/// behind `devices`, which `detach` closes so that no device outlives the domain.
 final class PVDomainServices: Sendable {
     let domain: DomainID
     let store: XenStoreDaemon
     let console: ConsoleBackend
     let layout: XenStoreDomainLayout
-    /// The backends' own connection to the store (xenbus watches); nil without devices.
-    let client: XenStoreClient?
-    let disks: [BlockXenbusDevice]
-    let vifs: [NetXenbusDevice]
+
+    /// One disk with the spec it was made from (block-list shows its target).
+    struct AttachedDisk: Sendable {
+        let spec: PVDiskSpec
+        let device: BlockXenbusDevice
+        var devid: UInt32 { device.xenbus.address.devid }
+    }
+
+    /// One vif with its spec and the MAC it got.
+    struct AttachedVif: Sendable {
+        let spec: PVNetworkSpec
+        let device: NetXenbusDevice
+        var devid: UInt32 { device.xenbus.address.devid }
+        var mac: MACAddress { device.vif.configuration.mac }
+    }
+
+    struct Devices: Sendable {
+        /// The backends' own connection to the store (xenbus watches); made with the first device.
+        var client: XenStoreClient?
+        var disks: [AttachedDisk]
+        var vifs: [AttachedVif]
+        /// Set by `detach`: the domain is going, no device may be added.
+        var closed = false
+    }
+    /// Held while a device is made and started, so that `detach` cannot miss one.
+    let devices: Mutex<Devices>
 
     private init(domain: DomainID, store: XenStoreDaemon, console: ConsoleBackend, layout: XenStoreDomainLayout,
-                 client: XenStoreClient?, disks: [BlockXenbusDevice], vifs: [NetXenbusDevice]) {
+                 client: XenStoreClient?, disks: [AttachedDisk], vifs: [AttachedVif]) {
         self.domain = domain
         self.store = store
         self.console = console
         self.layout = layout
-        self.client = client
-        self.disks = disks
-        self.vifs = vifs
+        self.devices = Mutex(Devices(client: client, disks: disks, vifs: vifs))
     }
 
     /// Writes the layout, starts the console backend (output to `sink`) and introduces the
@@ -69,15 +93,15 @@ final class PVDomainServices: Sendable {
             throw .hypervisor("\(error)")
         }
         let client = spec.disks.isEmpty && spec.vifs.isEmpty ? nil : XenStoreClient(daemon: store)
-        var disks: [BlockXenbusDevice] = []
-        let vifs: [NetXenbusDevice]
+        var disks: [AttachedDisk] = []
+        let vifs: [AttachedVif]
         do {
             disks = try attachDisks(spec.disks, domain: domain, client: client, grants: grants, events: events, log: host.log)
             vifs = try attachVifs(
                 spec.vifs, domain: domain, client: client, grants: grants, events: events, networks: host.networks,
                 log: host.log)
         } catch {
-            for disk in disks { disk.stop() }
+            for disk in disks { disk.device.stop() }
             client?.close()
             console.close()
             store.domainDestroyed(domain)
@@ -92,9 +116,18 @@ final class PVDomainServices: Sendable {
     /// fires @releaseDomain and forgets the domain, every mapping and port is released.
     /// Idempotent.
     func detach() {
-        for disk in disks { disk.stop() }
-        for vif in vifs { vif.stop() }
-        client?.close()
+        let all = devices.withLock { d -> Devices in
+            defer {
+                d.disks = []
+                d.vifs = []
+                d.client = nil
+                d.closed = true
+            }
+            return d
+        }
+        for disk in all.disks { disk.device.stop() }
+        for vif in all.vifs { vif.device.stop() }
+        all.client?.close()
         console.close()
         store.domainShutdown(domain)
         store.domainDestroyed(domain)
