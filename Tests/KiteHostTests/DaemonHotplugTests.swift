@@ -191,6 +191,30 @@ struct DaemonHotplugTests {
         _ = try t.client.send(.destroy(.id(d.id)))
     }
 
+    @Test func aGracefulDetachEndsWhenTheFrontendCloses() throws {
+        let t = try TestDaemon()
+        let d = try runningGuest(t, name: "polite")
+        let be = "/local/domain/0/backend/vif/\(d.id.rawValue)/0"
+        let fe = "/local/domain/\(d.id.rawValue)/device/vif/0"
+        let reply = Lines()
+        let done = DispatchSemaphore(value: 0)
+        let client = t.client
+        Thread {
+            if case .detached(let r)? = try? client.send(.networkDetach(.id(d.id), device: "0", force: false)) {
+                reply.append("\(r.askedGuest) \(r.timedOut)")
+            }
+            done.signal()
+        }.start()
+        // libxl's remove: online = 0 and Closing; the test plays the guest's netfront and closes.
+        #expect(t.eventually(timeout: 5) { read(t, be + "/state") == "5" })
+        #expect(read(t, be + "/online") == "0")
+        try t.daemon.host.store.update { (s) throws(XenError) in try s.write(fe + "/state", "6") }
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(reply.all == ["true false"])
+        #expect(!exists(t, be) && !exists(t, fe))
+        _ = try t.client.send(.destroy(.id(d.id)))
+    }
+
     /// The blkfront kernel, created paused, finds a disk attached before it first ran and
     /// does its whole I/O test on it.
     @Test func blkfrontUsesADiskAttachedWhilePaused() throws {
