@@ -28,7 +28,8 @@ struct KiteCommand: ParsableCommand {
             RebootCommand.self, DestroyCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self,
             DomidCommand.self, DomnameCommand.self, InfoCommand.self, VCPUListCommand.self, VCPUSetCommand.self,
             MemSetCommand.self, MemMaxCommand.self, UptimeCommand.self, TopCommand.self, DmesgCommand.self,
-            XenStoreCommand.self, VersionCommand.self,
+            BlockAttachCommand.self, BlockDetachCommand.self, BlockListCommand.self, NetworkAttachCommand.self,
+            NetworkDetachCommand.self, NetworkListCommand.self, XenStoreCommand.self, VersionCommand.self,
         ]
     )
 

@@ -13,6 +13,16 @@ public enum ControlReply: Sendable, Equatable {
     case log([LogEntry])
     /// `console`: raw console bytes follow on this connection.
     case consoleAttached(DomainSummary)
+    /// `block-list`: the domain's disks.
+    case disks([BlockDeviceInfo])
+    /// `block-attach`: the new disk.
+    case disk(BlockDeviceInfo)
+    /// `network-list`: the domain's vifs.
+    case vifs([NetworkDeviceInfo])
+    /// `network-attach`: the new vif.
+    case vif(NetworkDeviceInfo)
+    /// `block-detach`, `network-detach`: the device is gone.
+    case detached(DeviceDetachReport)
 
     public var kind: String {
         switch self {
@@ -24,6 +34,11 @@ public enum ControlReply: Sendable, Equatable {
         case .vcpus: "vcpus"
         case .log: "log"
         case .consoleAttached: "console"
+        case .disks: "disks"
+        case .disk: "disk"
+        case .vifs: "vifs"
+        case .vif: "vif"
+        case .detached: "detached"
         }
     }
 }
@@ -37,6 +52,8 @@ public struct ControlError: Error, Codable, Sendable, Equatable, CustomStringCon
         case requestTooLarge = "request-too-large"
         case unknownOperation = "unknown-operation"
         case noSuchDomain = "no-such-domain"
+        /// The domain has no device by that name, number or MAC (block-detach, network-detach).
+        case noSuchDevice = "no-such-device"
         /// A value is wrong (a name, a count, a disk spec...).
         case invalidArgument = "invalid-argument"
         case nameInUse = "name-in-use"
@@ -82,7 +99,7 @@ public struct ControlResponse: Sendable, Equatable {
 extension ControlResponse: Codable {
     enum CodingKeys: String, CodingKey {
         case ok, reply, error, warnings
-        case host, domains, domain, stopped, vcpus, log, console
+        case host, domains, domain, stopped, vcpus, log, console, disks, disk, vifs, vif, detached
     }
 
     public init(from decoder: any Decoder) throws {
@@ -105,6 +122,11 @@ extension ControlResponse: Codable {
         case "vcpus": reply = .vcpus(try c.decode([VCPUInfo].self, forKey: .vcpus))
         case "log": reply = .log(try c.decode([LogEntry].self, forKey: .log))
         case "console": reply = .consoleAttached(try c.decode(DomainSummary.self, forKey: .console))
+        case "disks": reply = .disks(try c.decode([BlockDeviceInfo].self, forKey: .disks))
+        case "disk": reply = .disk(try c.decode(BlockDeviceInfo.self, forKey: .disk))
+        case "vifs": reply = .vifs(try c.decode([NetworkDeviceInfo].self, forKey: .vifs))
+        case "vif": reply = .vif(try c.decode(NetworkDeviceInfo.self, forKey: .vif))
+        case "detached": reply = .detached(try c.decode(DeviceDetachReport.self, forKey: .detached))
         default:
             throw DecodingError.dataCorruptedError(forKey: .reply, in: c, debugDescription: "unknown reply \(kind)")
         }
@@ -131,6 +153,11 @@ extension ControlResponse: Codable {
             case .vcpus(let v): try c.encode(v, forKey: .vcpus)
             case .log(let l): try c.encode(l, forKey: .log)
             case .consoleAttached(let d): try c.encode(d, forKey: .console)
+            case .disks(let d): try c.encode(d, forKey: .disks)
+            case .disk(let d): try c.encode(d, forKey: .disk)
+            case .vifs(let v): try c.encode(v, forKey: .vifs)
+            case .vif(let v): try c.encode(v, forKey: .vif)
+            case .detached(let r): try c.encode(r, forKey: .detached)
             }
         }
     }

@@ -39,6 +39,20 @@ public enum ControlRequest: Sendable, Equatable {
     /// both ways: first what the guest wrote so far, then its output as it comes. `number`
     /// 0 is the primary console, 1, 2, ... the channels (xl console -n).
     case console(DomainRef, number: Int = 0)
+    /// `block-list`: the domain's disks.
+    case blockList(DomainRef)
+    /// `block-attach`: a new disk from an xl disk spec (xl-disk-configuration(5)), its
+    /// target an absolute path on kited's host.
+    case blockAttach(DomainRef, spec: String)
+    /// `block-detach`: a disk by vdev ("xvdb") or device number; `force` removes it without
+    /// asking the guest to let go first.
+    case blockDetach(DomainRef, device: String, force: Bool)
+    /// `network-list`: the domain's vifs.
+    case networkList(DomainRef)
+    /// `network-attach`: a new vif from an xl vif spec (xl-network-configuration(5)).
+    case networkAttach(DomainRef, spec: String)
+    /// `network-detach`: a vif by index or MAC.
+    case networkDetach(DomainRef, device: String, force: Bool)
 
     /// The `op` of each request, as JSON spells it.
     public var operation: String {
@@ -59,12 +73,19 @@ public enum ControlRequest: Sendable, Equatable {
         case .memMax: "mem-max"
         case .dmesg: "dmesg"
         case .console: "console"
+        case .blockList: "block-list"
+        case .blockAttach: "block-attach"
+        case .blockDetach: "block-detach"
+        case .networkList: "network-list"
+        case .networkAttach: "network-attach"
+        case .networkDetach: "network-detach"
         }
     }
 
     public static let operations = [
         "host-info", "list", "domain-info", "create", "destroy", "shutdown", "reboot", "pause", "unpause",
         "rename", "vcpu-list", "vcpu-set", "mem-set", "mem-max", "dmesg", "console",
+        "block-list", "block-attach", "block-detach", "network-list", "network-attach", "network-detach",
     ]
 
     /// The domain the request names, if any.
@@ -72,7 +93,8 @@ public enum ControlRequest: Sendable, Equatable {
         switch self {
         case .domainInfo(let d), .destroy(let d), .shutdown(let d, _, _), .reboot(let d, _, _), .pause(let d),
             .unpause(let d), .rename(let d, _), .vcpuSet(let d, _), .memSet(let d, _), .memMax(let d, _),
-            .console(let d, _):
+            .console(let d, _), .blockList(let d), .blockAttach(let d, _), .blockDetach(let d, _, _), .networkList(let d),
+            .networkAttach(let d, _), .networkDetach(let d, _, _):
             d
         case .vcpuList(let d): d
         case .hostInfo, .list, .create, .dmesg: nil
@@ -82,7 +104,7 @@ public enum ControlRequest: Sendable, Equatable {
 
 extension ControlRequest: Codable {
     enum CodingKeys: String, CodingKey {
-        case op, domain, spec, wait, timeout, name, count, mib, clear, number
+        case op, domain, spec, wait, timeout, name, count, mib, clear, number, device, force
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +113,12 @@ extension ControlRequest: Codable {
         func domain() throws -> DomainRef { try c.decode(DomainRef.self, forKey: .domain) }
         func wait() throws -> Bool { try c.decodeIfPresent(Bool.self, forKey: .wait) ?? false }
         func timeout() throws -> Double? { try c.decodeIfPresent(Double.self, forKey: .timeout) }
+        func force() throws -> Bool { try c.decodeIfPresent(Bool.self, forKey: .force) ?? false }
+        /// A device: its name or MAC as a string, or its number.
+        func device() throws -> String {
+            if let n = try? c.decode(UInt32.self, forKey: .device) { return String(n) }
+            return try c.decode(String.self, forKey: .device)
+        }
         switch op {
         case "host-info": self = .hostInfo
         case "list": self = .list
@@ -108,6 +136,12 @@ extension ControlRequest: Codable {
         case "mem-max": self = .memMax(try domain(), mib: try c.decode(UInt64.self, forKey: .mib))
         case "dmesg": self = .dmesg(clear: try c.decodeIfPresent(Bool.self, forKey: .clear) ?? false)
         case "console": self = .console(try domain(), number: try c.decodeIfPresent(Int.self, forKey: .number) ?? 0)
+        case "block-list": self = .blockList(try domain())
+        case "block-attach": self = .blockAttach(try domain(), spec: try c.decode(String.self, forKey: .spec))
+        case "block-detach": self = .blockDetach(try domain(), device: try device(), force: try force())
+        case "network-list": self = .networkList(try domain())
+        case "network-attach": self = .networkAttach(try domain(), spec: try c.decodeIfPresent(String.self, forKey: .spec) ?? "")
+        case "network-detach": self = .networkDetach(try domain(), device: try device(), force: try force())
         default: throw UnknownOperation(op: op)
         }
     }
@@ -126,6 +160,10 @@ extension ControlRequest: Codable {
         case .memSet(_, let m), .memMax(_, let m): try c.encode(m, forKey: .mib)
         case .dmesg(let clear): try c.encode(clear, forKey: .clear)
         case .console(_, let number) where number != 0: try c.encode(number, forKey: .number)
+        case .blockAttach(_, let spec), .networkAttach(_, let spec): try c.encode(spec, forKey: .spec)
+        case .blockDetach(_, let device, let force), .networkDetach(_, let device, let force):
+            try c.encode(device, forKey: .device)
+            try c.encode(force, forKey: .force)
         default: break
         }
     }

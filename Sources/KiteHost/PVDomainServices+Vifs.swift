@@ -9,32 +9,50 @@ extension PVDomainServices {
     static func attachVifs(
         _ specs: [PVNetworkSpec], domain: DomainID, client: XenStoreClient?, grants: any GrantMapper,
         events: any EventChannelAccess, networks: NetworkHub, log: @escaping @Sendable (DomainID?, PVHostLogLevel, String) -> Void
-    ) throws(LaunchError) -> [NetXenbusDevice] {
+    ) throws(LaunchError) -> [AttachedVif] {
         guard let client, !specs.isEmpty else { return [] }
-        var vifs: [NetXenbusDevice] = []
+        var vifs: [AttachedVif] = []
         for (index, spec) in specs.enumerated() {
             do {
-                var mac = MACAddress.randomXen()
-                if let text = spec.mac {
-                    guard let parsed = MACAddress(text) else { throw LaunchError.configuration("vif \(index): bad mac \(text)") }
-                    mac = parsed
-                }
-                let network: NetNetwork = spec.network == PVNetworkSpec.userMode ? .user : .virtualSwitch(spec.network)
-                let configuration = NetDeviceConfiguration(handle: UInt32(index), mac: mac, network: network)
-                for forward in spec.hostForwards {
-                    try networks.addPortForward(UserNetworkPortForward(.tcp, hostAddress: "127.0.0.1", hostPort: forward.hostPort,
-                                                                       guestPort: forward.guestPort))
-                }
-                let vif = try NetXenbusDevice(
-                    domain: domain, configuration: configuration, grants: grants, events: events, client: client,
-                    networks: networks, log: { log(domain, .warning, "vif \(index): \($0)") })
-                try vif.start()
-                vifs.append(vif)
+                let vif = try startVif(
+                    spec, handle: UInt32(index), domain: domain, client: client, grants: grants, events: events,
+                    networks: networks, log: log)
+                vifs.append(AttachedVif(spec: spec, device: vif))
             } catch {
-                for vif in vifs { vif.stop() }
-                throw .configuration("vif \(index) (\(spec.network)): \(error)")
+                for vif in vifs { vif.device.stop() }
+                throw error
             }
         }
         return vifs
+    }
+
+    /// Plugs one vif into its network and starts its netback (directories written, InitWait).
+    static func startVif(
+        _ spec: PVNetworkSpec, handle: UInt32, domain: DomainID, client: XenStoreClient, grants: any GrantMapper,
+        events: any EventChannelAccess, networks: NetworkHub, log: @escaping @Sendable (DomainID?, PVHostLogLevel, String) -> Void
+    ) throws(LaunchError) -> NetXenbusDevice {
+        do {
+            var mac = MACAddress.randomXen()
+            if let text = spec.mac {
+                guard let parsed = MACAddress(text) else { throw LaunchError.configuration("vif \(handle): bad mac \(text)") }
+                mac = parsed
+            }
+            let network: NetNetwork = spec.network == PVNetworkSpec.userMode ? .user : .virtualSwitch(spec.network)
+            let configuration = NetDeviceConfiguration(handle: handle, mac: mac, network: network)
+            for forward in spec.hostForwards {
+                try networks.addPortForward(UserNetworkPortForward(.tcp, hostAddress: "127.0.0.1", hostPort: forward.hostPort,
+                                                                   guestPort: forward.guestPort))
+            }
+            let vif = try NetXenbusDevice(
+                domain: domain, configuration: configuration, grants: grants, events: events, client: client,
+                networks: networks, log: { log(domain, .warning, "vif \(handle): \($0)") })
+            do { try vif.start() } catch {
+                vif.stop()
+                throw error
+            }
+            return vif
+        } catch {
+            throw .configuration("vif \(handle) (\(spec.network)): \(error)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Toolstack
 import XenABI
 import XenBackends
@@ -15,27 +16,50 @@ import XenStore
 ///
 /// The store is the host's one `XenStoreDaemon` (`PVHost.store`); its server sits behind
 /// the daemon's lock.
+///
+/// Disks and vifs change while the domain lives (block-attach, network-detach...): they sit
+/// behind `devices`, which `detach` closes so that no device outlives the domain.
 final class PVDomainServices: Sendable {
     let domain: DomainID
     let store: XenStoreDaemon
     let console: ConsoleBackend
     let layout: XenStoreDomainLayout
-    /// The backends' own connection to the store (xenbus watches); nil without devices.
-    let client: XenStoreClient?
-    let disks: [BlockXenbusDevice]
-    let vifs: [NetXenbusDevice]
-    /// Secondary consoles 1, 2, ... (xl's channels).
+
+    /// One disk with the spec it was made from (block-list shows its target).
+    struct AttachedDisk: Sendable {
+        let spec: PVDiskSpec
+        let device: BlockXenbusDevice
+        var devid: UInt32 { device.xenbus.address.devid }
+    }
+
+    /// One vif with its spec and the MAC it got.
+    struct AttachedVif: Sendable {
+        let spec: PVNetworkSpec
+        let device: NetXenbusDevice
+        var devid: UInt32 { device.xenbus.address.devid }
+        var mac: MACAddress { device.vif.configuration.mac }
+    }
+
+    struct Devices: Sendable {
+        /// The backends' own connection to the store (xenbus watches); made with the first device.
+        var client: XenStoreClient?
+        var disks: [AttachedDisk]
+        var vifs: [AttachedVif]
+        /// Set by `detach`: the domain is going, no device may be added.
+        var closed = false
+    }
+    /// Held while a device is made and started, so that `detach` cannot miss one.
+    let devices: Mutex<Devices>
+    /// Secondary consoles 1, 2, ... (xl's channels), fixed at create.
     let channels: [PVChannel]
 
     private init(domain: DomainID, store: XenStoreDaemon, console: ConsoleBackend, layout: XenStoreDomainLayout,
-                 client: XenStoreClient?, disks: [BlockXenbusDevice], vifs: [NetXenbusDevice], channels: [PVChannel]) {
+                 client: XenStoreClient?, disks: [AttachedDisk], vifs: [AttachedVif], channels: [PVChannel]) {
         self.domain = domain
         self.store = store
         self.console = console
         self.layout = layout
-        self.client = client
-        self.disks = disks
-        self.vifs = vifs
+        self.devices = Mutex(Devices(client: client, disks: disks, vifs: vifs))
         self.channels = channels
     }
 
@@ -73,8 +97,8 @@ final class PVDomainServices: Sendable {
             throw .hypervisor("\(error)")
         }
         let client = spec.disks.isEmpty && spec.vifs.isEmpty && spec.channels.isEmpty ? nil : XenStoreClient(daemon: store)
-        var disks: [BlockXenbusDevice] = []
-        var vifs: [NetXenbusDevice] = []
+        var disks: [AttachedDisk] = []
+        var vifs: [AttachedVif] = []
         let channels: [PVChannel]
         do {
             disks = try attachDisks(spec.disks, domain: domain, client: client, grants: grants, events: events, log: host.log)
@@ -83,8 +107,8 @@ final class PVDomainServices: Sendable {
                 log: host.log)
             channels = try attachChannels(spec.channels, domain: domain, client: client, grants: grants, events: events, log: host.log)
         } catch {
-            for disk in disks { disk.stop() }
-            for vif in vifs { vif.stop() }
+            for disk in disks { disk.device.stop() }
+            for vif in vifs { vif.device.stop() }
             client?.close()
             console.close()
             store.domainDestroyed(domain)
@@ -100,10 +124,19 @@ final class PVDomainServices: Sendable {
     /// fires @releaseDomain and forgets the domain, every mapping and port is released.
     /// Idempotent.
     func detach() {
-        for disk in disks { disk.stop() }
-        for vif in vifs { vif.stop() }
+        let all = devices.withLock { d -> Devices in
+            defer {
+                d.disks = []
+                d.vifs = []
+                d.client = nil
+                d.closed = true
+            }
+            return d
+        }
+        for disk in all.disks { disk.device.stop() }
+        for vif in all.vifs { vif.device.stop() }
         for channel in channels { channel.stop() }
-        client?.close()
+        all.client?.close()
         console.close()
         store.domainShutdown(domain)
         store.domainDestroyed(domain)

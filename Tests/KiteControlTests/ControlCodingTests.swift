@@ -20,6 +20,10 @@ import XenABI
         .rename(.name("a"), to: "b"), .vcpuList(nil), .vcpuList(.name("a")), .vcpuSet(.name("a"), count: 2),
         .memSet(.name("a"), mib: 256), .memMax(.name("a"), mib: 512), .dmesg(clear: true), .console(.name("web")),
         .console(.id(DomainID(3)), number: 2),
+        .blockList(.name("web")), .blockAttach(.id(DomainID(2)), spec: "format=raw,vdev=xvdb,access=rw,devtype=disk,target=/d"),
+        .blockDetach(.name("web"), device: "xvdb", force: true), .networkList(.id(DomainID(2))),
+        .networkAttach(.name("web"), spec: "mac=00:16:3e:00:00:01,bridge=sw0"),
+        .networkDetach(.name("web"), device: "00:16:3e:00:00:01", force: false),
     ]
 
     func decode(_ json: String) -> Result<ControlRequest, ControlError> {
@@ -60,7 +64,7 @@ import XenABI
         ("[1,2]", .malformedRequest, "the request should be Dictionary<String, Any>"),
         ("{}", .malformedRequest, "missing field op"),
         (#"{"op":5}"#, .malformedRequest, "op should be a string"),
-        (#"{"op":"reformat-disk"}"#, .unknownOperation, "unknown operation \"reformat-disk\" (known: host-info, list, domain-info, create, destroy, shutdown, reboot, pause, unpause, rename, vcpu-list, vcpu-set, mem-set, mem-max, dmesg, console)"),
+        (#"{"op":"reformat-disk"}"#, .unknownOperation, "unknown operation \"reformat-disk\" (known: host-info, list, domain-info, create, destroy, shutdown, reboot, pause, unpause, rename, vcpu-list, vcpu-set, mem-set, mem-max, dmesg, console, block-list, block-attach, block-detach, network-list, network-attach, network-detach)"),
         (#"{"op":"pause"}"#, .malformedRequest, "missing field domain"),
         (#"{"op":"pause","domain":true}"#, .malformedRequest, "domain: expected a domain name (a string) or id (a number)"),
         (#"{"op":"rename","domain":"a"}"#, .malformedRequest, "missing field name"),

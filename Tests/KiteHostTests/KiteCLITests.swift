@@ -115,8 +115,37 @@ struct KiteCLITests {
         #expect(spec.memoryMiB == 32 && spec.kernel == TestDaemon.demoKernel)
     }
 
+    @Test func hotPlugVerbs() throws {
+        try TestDaemon.requireDemo()
+        let t = try TestDaemon()
+        let d = t.directory
+        #expect(try Self.run(["create", "-p", "examples/pv-demo.cfg", "name=hp"], directory: d).status == 0)
+        let img = t.write("disk.img", String(repeating: "\0", count: 4096))
+        var r = try Self.run(["block-attach", "hp", "format=raw,vdev=xvdb,access=rw", "target=\(img)"], directory: d)
+        #expect(r.status == 0 && r.out.isEmpty, "\(r.err)")
+        r = try Self.run(["block-list", "hp"], directory: d)
+        #expect(r.out.hasPrefix("Vdev  BE  handle state evt-ch ring-ref BE-path"), "\(r.out)")
+        #expect(r.out.contains("51728 0   1      2     -1     -1       /local/domain/0/backend/vbd/1/51728"), "\(r.out)")
+        r = try Self.run(["block-list", "--json", "1"], directory: d)
+        let disks = try JSONDecoder().decode([BlockDeviceInfo].self, from: Data(r.out.utf8))
+        #expect(disks.map(\.target) == [img])
+        r = try Self.run(["block-attach", "hp", "vdev=xvdb,target=\(img)"], directory: d)
+        #expect(r.status == 1 && r.err.contains("already has disk xvdb"), "\(r.err)")
+        r = try Self.run(["network-attach", "hp", "mac=00:16:3e:12:34:56", "bridge=cli0"], directory: d)
+        #expect(r.status == 0, "\(r.err)")
+        r = try Self.run(["network-list", "hp"], directory: d)
+        #expect(r.out.contains("0   0  00:16:3e:12:34:56     0     2"), "\(r.out)")
+        #expect(try Self.run(["block-detach", "hp", "xvdb"], directory: d).status == 0)
+        #expect(try Self.run(["network-detach", "--force", "hp", "00:16:3e:12:34:56"], directory: d).status == 0)
+        #expect(try Self.run(["block-list", "hp"], directory: d).out.split(separator: "\n").count == 1)
+        #expect(try Self.run(["network-list", "hp"], directory: d).out.split(separator: "\n").count == 1)
+        r = try Self.run(["network-detach", "hp", "0"], directory: d)
+        #expect(r.status == 1 && r.err == "kite: hp has no vif 0\n", "\(r.err)")
+        #expect(try Self.run(["destroy", "hp"], directory: d).status == 0)
+    }
+
     @Test func everyCommandHasHelp() throws {
-        for verb in ["create", "list", "console", "shutdown", "reboot", "destroy", "pause", "unpause", "rename", "domid", "domname", "info", "vcpu-list", "vcpu-set", "mem-set", "mem-max", "uptime", "top", "dmesg", "run"] {
+        for verb in ["create", "list", "console", "shutdown", "reboot", "destroy", "pause", "unpause", "rename", "domid", "domname", "info", "vcpu-list", "vcpu-set", "mem-set", "mem-max", "uptime", "top", "dmesg", "run", "block-attach", "block-detach", "block-list", "network-attach", "network-detach", "network-list"] {
             let r = try Self.run([verb, "--help"], directory: "/tmp")
             #expect(r.status == 0 && r.out.contains("USAGE: kite \(verb)"), "\(verb): \(r.out)\(r.err)")
         }

@@ -119,6 +119,12 @@ public final class ControlDispatcher: Sendable {
             let g = try guest(d)
             _ = try consoleEndpoint(g, number)
             return .consoleAttached(summary(g))
+        case .blockList(let d): return blockList(try guest(d))
+        case .blockAttach(let d, let spec): return try blockAttach(try guest(d), spec)
+        case .blockDetach(let d, let device, let force): return try blockDetach(try guest(d), device, force: force)
+        case .networkList(let d): return networkList(try guest(d))
+        case .networkAttach(let d, let spec): return try networkAttach(try guest(d), spec)
+        case .networkDetach(let d, let device, let force): return try networkDetach(try guest(d), device, force: force)
         }
     }
 

@@ -81,47 +81,65 @@ extension DomainCreateSpec {
         var warnings: [String] = []
         var seen = Set<UInt32>()
         for (i, text) in specs.enumerated() {
-            let d: XLDiskSpec
-            do { d = try XLDiskSpec(parsing: text) } catch { throw ControlError(.invalidArgument, "disk \(i): \(error.message)") }
-            func unsupported(_ m: String) -> ControlError { ControlError(.notSupported, "disk \(d.vdev.name): \(m)") }
-            guard seen.insert(d.vdev.number).inserted else {
-                throw ControlError(.invalidArgument, "disk \(d.vdev.name): two disks use this vdev")
+            let (disk, number, notes) = try hostDisk(text, label: "disk \(i)")
+            guard seen.insert(number).inserted else {
+                throw ControlError(.invalidArgument, "disk \(disk.vdev): two disks use this vdev")
             }
-            guard isDomain0(d.backend) else { throw unsupported("backend domains other than domain 0 are not supported") }
-            guard d.script == nil else { throw unsupported("block scripts are not supported; give an image file") }
-            guard d.specification != .virtio else { throw unsupported("virtio disks are not supported; Kite's disks are Xen VBDs") }
-            guard let target = d.target else { throw unsupported("an empty cdrom drive is not supported yet") }
-            guard d.format == .raw else { throw unsupported("format \(d.format.rawValue) is not supported; Kite's block backend reads raw images") }
-            guard target.hasPrefix("/") else {
-                throw ControlError(.invalidArgument, "disk \(d.vdev.name): \(target) is not an absolute path")
-            }
-            if d.backendType != nil { warnings.append("disk \(d.vdev.name): backendtype ignored (Kite's block backend serves every disk)") }
-            out.append(PVDiskSpec(path: target, vdev: d.vdev.name, readOnly: d.isReadOnly, isCDROM: d.deviceType == .cdrom))
+            out.append(disk)
+            warnings += notes
         }
         return (out, warnings)
+    }
+
+    /// One xl disk spec checked for what Kite's blkback serves; `label` starts a parse
+    /// error's message. Returns the disk, its vbd number and warnings.
+    static func hostDisk(_ text: String, label: String) throws(ControlError) -> (PVDiskSpec, UInt32, [String]) {
+        let d: XLDiskSpec
+        do { d = try XLDiskSpec(parsing: text) } catch { throw ControlError(.invalidArgument, "\(label): \(error.message)") }
+        func unsupported(_ m: String) -> ControlError { ControlError(.notSupported, "disk \(d.vdev.name): \(m)") }
+        guard isDomain0(d.backend) else { throw unsupported("backend domains other than domain 0 are not supported") }
+        guard d.script == nil else { throw unsupported("block scripts are not supported; give an image file") }
+        guard d.specification != .virtio else { throw unsupported("virtio disks are not supported; Kite's disks are Xen VBDs") }
+        guard let target = d.target else { throw unsupported("an empty cdrom drive is not supported yet") }
+        guard d.format == .raw else { throw unsupported("format \(d.format.rawValue) is not supported; Kite's block backend reads raw images") }
+        guard target.hasPrefix("/") else {
+            throw ControlError(.invalidArgument, "disk \(d.vdev.name): \(target) is not an absolute path")
+        }
+        var warnings: [String] = []
+        if d.backendType != nil { warnings.append("disk \(d.vdev.name): backendtype ignored (Kite's block backend serves every disk)") }
+        let disk = PVDiskSpec(path: target, vdev: d.vdev.name, readOnly: d.isReadOnly, isCDROM: d.deviceType == .cdrom)
+        return (disk, d.vdev.number, warnings)
     }
 
     static func hostVifs(_ specs: [String]) throws(ControlError) -> ([PVNetworkSpec], [String]) {
         var out: [PVNetworkSpec] = []
         var warnings: [String] = []
         for (i, text) in specs.enumerated() {
-            var notes: [String] = []
-            let v: XLVifSpec
-            do { v = try XLVifSpec(parsing: text, warnings: &notes) } catch { throw ControlError(.invalidArgument, "vif \(i): \(error.message)") }
-            warnings += notes.map { "vif \(i): \($0)" }
-            guard isDomain0(v.backend) else {
-                throw ControlError(.notSupported, "vif \(i): backend domains other than domain 0 are not supported")
-            }
-            let ignored = [
-                ("ip", !v.ip.isEmpty), ("rate", v.rate != nil), ("script", v.script != nil), ("vifname", v.vifname != nil),
-                ("gatewaydev", v.gatewaydev != nil), ("mtu", v.mtu != nil), ("devid", v.devid != nil),
-            ].filter(\.1).map(\.0)
-            if !ignored.isEmpty { warnings.append("vif \(i): \(ignored.joined(separator: ", ")) ignored by Kite") }
-            out.append(PVNetworkSpec(
-                mac: v.mac?.description, network: v.switchName,
-                hostForwards: v.forwards.map { .init(hostPort: $0.hostPort, guestPort: $0.guestPort) }))
+            let (vif, notes) = try hostVif(text, label: "vif \(i)")
+            out.append(vif)
+            warnings += notes
         }
         return (out, warnings)
+    }
+
+    /// One xl vif spec checked for what Kite's netback serves; `label` starts each message.
+    static func hostVif(_ text: String, label: String) throws(ControlError) -> (PVNetworkSpec, [String]) {
+        var notes: [String] = []
+        let v: XLVifSpec
+        do { v = try XLVifSpec(parsing: text, warnings: &notes) } catch { throw ControlError(.invalidArgument, "\(label): \(error.message)") }
+        var warnings = notes.map { "\(label): \($0)" }
+        guard isDomain0(v.backend) else {
+            throw ControlError(.notSupported, "\(label): backend domains other than domain 0 are not supported")
+        }
+        let ignored = [
+            ("ip", !v.ip.isEmpty), ("rate", v.rate != nil), ("script", v.script != nil), ("vifname", v.vifname != nil),
+            ("gatewaydev", v.gatewaydev != nil), ("mtu", v.mtu != nil), ("devid", v.devid != nil),
+        ].filter(\.1).map(\.0)
+        if !ignored.isEmpty { warnings.append("\(label): \(ignored.joined(separator: ", ")) ignored by Kite") }
+        let vif = PVNetworkSpec(
+            mac: v.mac?.description, network: v.switchName,
+            hostForwards: v.forwards.map { .init(hostPort: $0.hostPort, guestPort: $0.guestPort) })
+        return (vif, warnings)
     }
 }
 

@@ -19,7 +19,7 @@ public final class PVGuest: Sendable {
     let domain: Domain
     let services: PVDomainServices
     private let runner: DomainRunner
-    private unowned let host: PVHost
+    unowned let host: PVHost
 
     private struct Life {
         var name: String
