@@ -14,12 +14,30 @@ struct arp_entry { ip4_t ip; uint8_t mac[6]; bool valid; };
 static struct arp_entry arp_cache[8];
 static unsigned int arp_next;
 
+/* The Internet checksum (RFC 1071) of data, plus `sum` (a partial sum in network order).
+   Summed four bytes at a time in the CPU's order and swapped once at the end (the
+   ones'-complement sum does not depend on byte order, RFC 1071 §2B): a quarter of the
+   instructions of a byte-pair loop, which matters on an interpreted CPU. */
 uint16_t net_checksum(const void *data, size_t len, uint32_t sum) {
     const uint8_t *p = data;
-    for (; len > 1; p += 2, len -= 2) sum += (uint32_t)(p[0] << 8 | p[1]);
-    if (len) sum += (uint32_t)(p[0] << 8);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
+    uint64_t acc = 0;
+    for (; len >= 4; p += 4, len -= 4) {
+        uint32_t w;
+        __builtin_memcpy(&w, p, 4);
+        acc += w;
+    }
+    if (len >= 2) {
+        uint16_t w;
+        __builtin_memcpy(&w, p, 2);
+        acc += w;
+        p += 2;
+        len -= 2;
+    }
+    if (len) acc += p[0]; /* the odd byte is the high byte of a big-endian word */
+    while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+    uint32_t total = (uint32_t)(((acc & 0xff) << 8) | (acc >> 8)) + sum;
+    while (total >> 16) total = (total & 0xffff) + (total >> 16);
+    return (uint16_t)~total;
 }
 
 static uint32_t pseudo_sum(const ip4_t src, const ip4_t dst, uint8_t proto, size_t len) {
