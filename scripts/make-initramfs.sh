@@ -69,10 +69,10 @@ echo "Kite initramfs: powering off"
 /bin/busybox poweroff -f
 INIT
 else
-mkdir -p "$root/lib/modules" "$root/tmp" "$root/usr/share/udhcpc"
+mkdir -p "$root/lib/modules" "$root/tmp" "$root/etc/udhcpc"
 cp "$modules"/*.ko "$modules/modules.order" "$root/lib/modules/"
-# udhcpc only reports the lease; this script applies it.
-cat > "$root/usr/share/udhcpc/default.script" <<'DHCP'
+# udhcpc only reports the lease; this script (given with -s) applies it.
+cat > "$root/etc/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
 case "$1" in
     deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
@@ -83,7 +83,7 @@ case "$1" in
 esac
 exit 0
 DHCP
-chmod 755 "$root/usr/share/udhcpc/default.script"
+chmod 755 "$root/etc/udhcpc/default.script"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -122,11 +122,14 @@ if [ -e /sys/class/net/eth0 ]; then
     ip link set lo up
     ip link set eth0 up
     echo "Kite initramfs: eth0 is $(cat /sys/class/net/eth0/address)"
-    if udhcpc -i eth0 -n -q -t 5 -T 2 >/dev/null 2>&1; then
-        if ping -c 1 -W 5 10.0.2.2 >/dev/null 2>&1; then
+    if udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc/default.script 2>&1; then
+        if ping -c 2 -W 5 10.0.2.2; then
             echo "Kite initramfs: ping 10.0.2.2 ok"
         else
             echo "Kite initramfs: ping 10.0.2.2 FAILED"
+            ip addr show eth0
+            ip route
+            cat /proc/net/dev
         fi
     else
         echo "Kite initramfs: DHCP on eth0 FAILED"
