@@ -7,7 +7,7 @@
 # kernel (linux-image-<abi>-amd64), so that dependency is resolved and downloaded.
 #
 # `--modules` also keeps the Xen PV front-end drivers Debian builds as modules
-# (xen-blkfront, xen-netfront) and the modules they depend on, uncompressed (busybox insmod
+# (xen-blkfront, xen-netfront), ext4, and the modules they depend on, uncompressed (busybox insmod
 # reads no .ko.xz), in Guests/build/debian/modules/ with a modules.order listing them in load
 # order. They come from the same package and version as the kernel (VERSION), so their
 # vermagic matches.
@@ -27,10 +27,15 @@ for arg in "$@"; do
         *) echo "usage: $0 [--refresh] [--modules]" >&2; exit 2 ;;
     esac
 done
-# The front ends a PV guest needs, in load order after their dependencies.
-front_ends=(xen-blkfront xen-netfront)
+# The front ends a PV guest needs, and ext4 (Debian builds it as a module too; it asks the
+# crypto API for crc32c, hence crc32c_generic) for a file
+# system on a PV disk; each loads after its dependencies.
+front_ends=(xen-blkfront xen-netfront crc32c_generic ext4)
 
-have_modules() { [ -s "$modules_dir/modules.order" ]; }
+have_modules() {
+    [ -s "$modules_dir/modules.order" ] || return 1
+    for m in "${front_ends[@]}"; do grep -qx "$m" "$modules_dir/modules.order" || return 1; done
+}
 
 if [ "$refresh" -eq 0 ] && [ -s "$kernel" ] && { [ "$want_modules" -eq 0 ] || have_modules; }; then
     echo "$repo_root/$kernel"

@@ -13,6 +13,8 @@
 # and its /init loads them, then exercises what it finds (see the /init below):
 #   - /dev/xvda: prints its first 32 bytes (a marker the host wrote), writes 1 MiB of a
 #     known pattern at 1 MiB with O_DIRECT, reads it back with O_DIRECT, compares checksums;
+#   - /dev/xvdb (optional): makes an ext2 file system (mounted with Debian's ext4 module),
+#     writes a file, mounts it again read-only and prints the file;
 #   - eth0: DHCP with udhcpc, then pings the gateway 10.0.2.2 (user-mode networking).
 # Every result is a line starting "Kite initramfs:"; then it powers off.
 #
@@ -115,6 +117,19 @@ if [ -b /dev/xvda ]; then
     fi
 else
     echo "Kite initramfs: no /dev/xvda"
+fi
+# A second disk gets a file system: made, mounted, written, remounted, read.
+if [ -b /dev/xvdb ]; then
+    mkdir -p /mnt
+    if mke2fs -q /dev/xvdb && mount -t ext4 /dev/xvdb /mnt; then
+        echo "Kite wrote this file on ext4 over xen-blkfront." > /mnt/hello.txt
+        umount /mnt
+        mount -t ext4 -o ro /dev/xvdb /mnt
+        echo "Kite initramfs: xvdb file system says \"$(cat /mnt/hello.txt)\""
+        umount /mnt
+    else
+        echo "Kite initramfs: xvdb file system FAILED"
+    fi
 fi
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

@@ -5,7 +5,8 @@ import Testing
 /// busybox initramfs of scripts/make-initramfs.sh prints its line and powers off; with
 /// `make-initramfs.sh --devices`, Debian's own xen-blkfront and xen-netfront modules drive
 /// a raw disk (a host-written marker read, 1 MiB written and read back with O_DIRECT, the
-/// file checked afterwards) and user-mode networking (DHCP, a ping of the gateway).
+/// file checked afterwards), a file system on a second disk (Debian's ext4 module) and
+/// user-mode networking (DHCP, a ping of the gateway).
 ///
 /// About three billion guest instructions: minutes in a release build, an hour in a debug
 /// one, so this runs the release `kite` (`swift build -c release --product kite`) as a
@@ -64,11 +65,17 @@ import Testing
         var disk = [UInt8](repeating: 0, count: 16 << 20)
         disk.replaceSubrange(0..<31, with: Array("KITE-HOST-MARKER-0123456789abcd".utf8))
         FileManager.default.createFile(atPath: image, contents: Data(disk))
+        // The second disk gets an ext2 file system through Debian's ext4 module.
+        let second = dir.appendingPathComponent("fs.img").path
+        FileManager.default.createFile(atPath: second, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: second))
+        try handle.truncate(atOffset: 32 << 20)
+        try handle.close()
 
         let (status, text) = try Self.kiteRun([
             "run", "--kernel", Self.kernel, "--ramdisk", Self.devicesInitramfs, "--memory", "256",
             "--cmdline", "console=hvc0", "--max-instructions", "20000000000",
-            "--disk", "\(image),raw,xvda,rw", "--vif", "bridge=slirp",
+            "--disk", "\(image),raw,xvda,rw", "--disk", "\(second),raw,xvdb,rw", "--vif", "bridge=slirp",
         ])
         let tail = String(text.suffix(4000))
         #expect(text.contains("Kite initramfs: loaded xen-blkfront"), "\(tail)")
@@ -78,6 +85,8 @@ import Testing
         // blkfront's complaints about a response ("empty flush op failed", "response has
         // wrong operation", "disabled for further use") mean blkback broke the protocol.
         #expect(!text.contains("op failed") && !text.contains("wrong operation") && !text.contains("disabled for further use"),
+                "\(tail)")
+        #expect(text.contains("Kite initramfs: xvdb file system says \"Kite wrote this file on ext4 over xen-blkfront.\""),
                 "\(tail)")
         #expect(text.contains("Kite initramfs: ping 10.0.2.2 ok"), "\(tail)")
         #expect(text.contains("domain shut down: poweroff"), "\(tail)")
