@@ -40,6 +40,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Kernel command line for --kernel (at most 1023 bytes).", valueName: "text"))
     var cmdline: String = ""
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A virtual disk for --kernel as an xl disk spec, e.g. 'disk.img,raw,xvda,rw' (repeatable).", valueName: "spec"))
+    var disk: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A network interface for --kernel as an xl vif spec, e.g. 'bridge=slirp' for user-mode NAT (repeatable).",
+        valueName: "spec"))
+    var vif: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Number of vCPUs of the domain (1 to 32).", valueName: "n"))
     var vcpus: Int = 1
 
@@ -62,8 +71,8 @@ struct RunCommand: ParsableCommand {
         if kernel != nil && image != nil {
             throw ValidationError("--kernel boots a Xen guest and --image a flat binary: give one of them")
         }
-        if image != nil && (ramdisk != nil || !cmdline.isEmpty || vcpus != 1) {
-            throw ValidationError("--ramdisk, --cmdline and --vcpus apply to Xen guests, not to --image")
+        if image != nil && (ramdisk != nil || !cmdline.isEmpty || vcpus != 1 || !disk.isEmpty || !vif.isEmpty) {
+            throw ValidationError("--ramdisk, --cmdline, --vcpus, --disk and --vif apply to Xen guests, not to --image")
         }
         guard (1...32).contains(vcpus) else {
             throw ValidationError("--vcpus must be between 1 and 32")
@@ -116,6 +125,13 @@ struct RunCommand: ParsableCommand {
             kernel: [UInt8](kernelData), kernelName: kernel, ramdisk: ramdiskBytes, commandLine: cmdline,
             memoryMiB: memory, vcpus: vcpus, maxInstructions: maxInstructions
         ) { console.write($0) }
+        do {
+            let devices = try PVDomainLauncher.devices(
+                disks: disk, vifs: vif, resolvingPathsAgainst: FileManager.default.currentDirectoryPath)
+            launcher.disks = devices.disks
+            launcher.vifs = devices.vifs
+            for w in devices.warnings { FileHandle.standardError.write(Data("kite: warning: \(w)\n".utf8)) }
+        } catch { throw RunError(error.description) }
         if verbose {
             launcher.describe = { FileHandle.standardError.write(Data("kite: \($0)\n".utf8)) }
         }

@@ -15,6 +15,10 @@ public struct PVDomainLauncher {
     public var memoryMiB: UInt64
     public var vcpus: Int
     public var maxInstructions: UInt64?
+    /// Virtual disks (xl's disk=[...]); `PVDomainLauncher.devices(disks:vifs:)` parses xl specs.
+    public var disks: [PVDiskSpec] = []
+    /// Virtual network interfaces (xl's vif=[...]).
+    public var vifs: [PVNetworkSpec] = []
     /// Receives the guest's console output (console_io and the console ring), from any thread.
     public var console: @Sendable (ArraySlice<UInt8>) -> Void
     /// Receives the guest's console output; nil sends it to `console`. (Both sinks now see
@@ -61,7 +65,7 @@ public struct PVDomainLauncher {
         defer { host.shutdown() }
         let spec = PVDomainSpec(
             kernel: kernel, kernelName: kernelName, ramdisk: ramdisk, commandLine: commandLine,
-            memoryMiB: memoryMiB, vcpus: vcpus, name: name, maxInstructions: maxInstructions)
+            memoryMiB: memoryMiB, vcpus: vcpus, name: name, maxInstructions: maxInstructions, disks: disks, vifs: vifs)
         let guest = try host.create(spec)
         let console = self.console
         let ring = consoleRing ?? console

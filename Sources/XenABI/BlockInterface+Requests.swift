@@ -52,13 +52,25 @@ public enum BlockRingRequest: Hashable, Sendable {
     /// Any other operation byte (BLKIF_OP_RESERVED_1 and unknown codes).
     case other(operation: UInt8, id: UInt64)
 
-    /// The operation byte, echoed in the response.
+    /// The operation byte as written (a response echoes `responseOperation`).
     public var operation: UInt8 {
         switch self {
         case .readWrite(let op, _, _, _, _, _): op
         case .discard: BlockRequestOperation.discard.rawValue
         case .indirect: BlockRequestOperation.indirect.rawValue
         case .other(let op, _): op
+        }
+    }
+
+    /// The operation byte a response carries: the request's, except that an indirect
+    /// request is answered with its inner operation (READ or WRITE), as Linux's blkback
+    /// does (pending_req->operation is indirect_op); Linux's blkfront refuses a response
+    /// to an indirect write that says INDIRECT ("response has wrong operation") and
+    /// disables the disk.
+    public var responseOperation: UInt8 {
+        switch self {
+        case .indirect(let op, _, _, _, _, _): op
+        default: operation
         }
     }
 

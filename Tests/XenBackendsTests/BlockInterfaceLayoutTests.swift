@@ -109,6 +109,17 @@ import XenABI
         #expect(response.encoded.withUnsafeBytes { BlockRingResponse($0) } == response)
     }
 
+    @Test func anIndirectRequestIsAnsweredWithItsInnerOperation() {
+        let grants = Array(repeating: GrantReference(9), count: 8)
+        let write = BlockRingRequest.indirect(indirectOperation: 1, segmentCount: 16, handle: 0, id: 1, sectorNumber: 0,
+                                              indirectGrants: grants)
+        #expect(write.operation == 6)
+        #expect(write.responseOperation == 1)
+        let flush = BlockRingRequest.readWrite(operation: 3, segmentCount: 0, handle: 0, id: 2, sectorNumber: 0, segments: [])
+        #expect(flush.responseOperation == 3)
+        #expect(BlockRingRequest.discard(flag: 0, handle: 0, id: 3, sectorNumber: 0, sectorCount: 8).responseOperation == 5)
+    }
+
     @Test func shortBuffersDecodeToNothing() {
         let short = [UInt8](repeating: 0, count: 111)
         #expect(short.withUnsafeBytes { BlockRingRequest($0) } == nil)

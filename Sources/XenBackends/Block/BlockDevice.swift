@@ -114,7 +114,7 @@ public final class BlockDevice {
         case .error: statistics.errorResponses &+= 1
         case .notSupported: statistics.notSupportedResponses &+= 1
         }
-        return BlockRingResponse(id: request.id, operation: request.operation, status: status)
+        return BlockRingResponse(id: request.id, operation: request.responseOperation, status: status)
     }
 
     private func execute(_ request: BlockRingRequest) -> BlockResponseStatus {
@@ -177,10 +177,15 @@ public final class BlockDevice {
             sectors += UInt64(s.lastSector - s.firstSector) + 1
         }
         let writes = operation != .read
-        // Xen: xen_vbd_translate — no writes to a read-only vbd, nothing past its end.
+        // Xen: xen_vbd_translate — no writes to a read-only vbd, nothing past its end. The
+        // range is checked only when there is one: Linux's empty flushes carry sector
+        // (sector_t)-1, the block layer's "no position".
         if writes, image.isReadOnly { return .error }
-        let (offset, o1) = sector.multipliedReportingOverflow(by: UInt64(BlockInterface.sectorSize))
-        guard !o1, image.contains(offset: offset, length: sectors * UInt64(BlockInterface.sectorSize)) else { return .error }
+        let (product, o1) = sector.multipliedReportingOverflow(by: UInt64(BlockInterface.sectorSize))
+        let offset = sectors == 0 ? 0 : product
+        if sectors > 0 {
+            guard !o1, image.contains(offset: offset, length: sectors * UInt64(BlockInterface.sectorSize)) else { return .error }
+        }
         do {
             // A barrier orders after everything before it: make that durable first.
             if operation == .writeBarrier { try image.flush() }

@@ -10,7 +10,7 @@
    - errors blkback gives: a READ past the end and a segment with last_sect 8 get
      BLKIF_RSP_ERROR (dispatch_rw_block_io, xen_vbd_translate), BLKIF_OP_RESERVED_1 gets
      BLKIF_RSP_EOPNOTSUPP (dispatch_other_io); the device keeps working after them;
-   - responses echo id and operation, the backend's events arrive on the port;
+   - responses echo id and operation (an INDIRECT one its indirect_op), the backend's events arrive on the port;
    - Closing/Closed: the backend follows to Closed and has unmapped every grant.
    Needs a writable disk of at least 1024 sectors (SKIP without a disk). It leaves on the
    disk: sectors 16-79 = pat(1, i), 96-103 = pat(2, i) with bytes 1024-2559 of that page
@@ -85,7 +85,8 @@ static int indirect(uint8_t op, uint64_t sector, unsigned int n, const char *wha
     req->handle = (uint16_t)f.devid;
     req->indirect_grefs[0] = list_ref;
     blkfront_push(&f);
-    return wait_status(id, BLKIF_OP_INDIRECT, what);
+    /* Answered with indirect_op, as Linux's blkback does and its blkfront checks. */
+    return wait_status(id, op, what);
 }
 
 static void expect_okay(int status, const char *what) {
