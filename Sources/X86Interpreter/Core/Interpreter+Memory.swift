@@ -52,8 +52,9 @@ extension Interpreter {
             try fill(last & ~0xFFF, access: .write, user: user)
             return nil
         }
-        // A code frame gets no writable TLB entry: its stores must reach `noteCodeWrite`.
-        if codeWatch.holdsCode(t.frame) { return nil }
+        // A code frame gets no writable TLB entry: its stores must reach `noteCodeWrite`;
+        // nor does a page with a data breakpoint: its stores must reach `writeSlow`.
+        if codeWatch.holdsCode(t.frame) || breakpoints.armed && breakpoints.watchesPage(linear, write: true) { return nil }
         return t.host + Int(linear & 0xFFF)
     }
 
@@ -91,17 +92,22 @@ extension Interpreter {
         let tag = (linear & ~0xFFF) | (user ? 1 : 0)
         let i = SoftTLB.slot(linear)
         let entry = TLBEntry(tag: tag, host: t.host, frame: t.frame, global: t.global)
+        // A page holding a data breakpoint gets no entry for the accesses it watches: they
+        // must all reach `readSlow`/`writeSlow`, which check it.
+        let watchedReads = breakpoints.armed && breakpoints.watchesPage(linear, write: false)
         switch access {
         case .read:
-            tlb.read[i] = entry
+            if !watchedReads { tlb.read[i] = entry }
         case .execute:
             tlb.fetch[i] = entry
         case .write:
-            tlb.read[i] = entry
+            if !watchedReads { tlb.read[i] = entry }
             dirtyLog.set(t.frame)
             // A code frame never gets a cached writable mapping: each store must reach
             // `noteCodeWrite` so decoded blocks of it are dropped.
-            if !codeWatch.holdsCode(t.frame) { tlb.write[i] = entry }
+            if !codeWatch.holdsCode(t.frame) && !(breakpoints.armed && breakpoints.watchesPage(linear, write: true)) {
+                tlb.write[i] = entry
+            }
         }
         return t
     }
@@ -114,6 +120,7 @@ extension Interpreter {
     }
 
     func readSlow(_ linear: UInt64, _ size: UInt8, user: Bool) throws(CPUEvent) -> UInt64 {
+        if breakpoints.armed { noteDataAccess(linear, size, write: false) }
         let first = try fill(linear, access: .read, user: user)
         let offset = Int(linear & 0xFFF)
         if offset + Int(size) <= 4096 { return Self.load(first.host + offset, size) }
@@ -130,6 +137,7 @@ extension Interpreter {
     }
 
     func writeSlow(_ linear: UInt64, _ size: UInt8, _ value: UInt64, user: Bool) throws(CPUEvent) {
+        if breakpoints.armed { noteDataAccess(linear, size, write: true) }
         let first = try fill(linear, access: .write, user: user)
         let offset = Int(linear & 0xFFF)
         if offset + Int(size) <= 4096 {
