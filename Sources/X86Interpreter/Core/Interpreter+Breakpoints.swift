@@ -18,6 +18,14 @@ extension Interpreter {
         endBlock()
     }
 
+    /// After `fill` while armed: a page holding a data breakpoint keeps no TLB entry for the
+    /// accesses it watches, so they all reach `readSlow`/`writeSlow`.
+    @inline(never)
+    func dropWatchedEntries(slot i: Int, linear: UInt64) {
+        if breakpoints.watchesPage(linear, write: false) { tlb.read[i] = TLBEntry() }
+        if breakpoints.watchesPage(linear, write: true) { tlb.write[i] = TLBEntry() }
+    }
+
     /// Records the data breakpoints an access hits (called only while armed).
     @inline(never)
     func noteDataAccess(_ linear: UInt64, _ size: UInt8, write: Bool) {

@@ -92,23 +92,19 @@ extension Interpreter {
         let tag = (linear & ~0xFFF) | (user ? 1 : 0)
         let i = SoftTLB.slot(linear)
         let entry = TLBEntry(tag: tag, host: t.host, frame: t.frame, global: t.global)
-        // A page holding a data breakpoint gets no entry for the accesses it watches: they
-        // must all reach `readSlow`/`writeSlow`, which check it.
-        let watchedReads = breakpoints.armed && breakpoints.watchesPage(linear, write: false)
         switch access {
         case .read:
-            if !watchedReads { tlb.read[i] = entry }
+            tlb.read[i] = entry
         case .execute:
             tlb.fetch[i] = entry
         case .write:
-            if !watchedReads { tlb.read[i] = entry }
+            tlb.read[i] = entry
             dirtyLog.set(t.frame)
             // A code frame never gets a cached writable mapping: each store must reach
             // `noteCodeWrite` so decoded blocks of it are dropped.
-            if !codeWatch.holdsCode(t.frame) && !(breakpoints.armed && breakpoints.watchesPage(linear, write: true)) {
-                tlb.write[i] = entry
-            }
+            if !codeWatch.holdsCode(t.frame) { tlb.write[i] = entry }
         }
+        if breakpoints.armed { dropWatchedEntries(slot: i, linear: linear) }
         return t
     }
 
