@@ -170,7 +170,8 @@ import X86
 
     @Test func repMovsTrapsAfterTheIterationThatHits() throws {
         // rep movsb, RCX = 4, the third destination byte watched; an instruction breakpoint on
-        // the REP itself fires first, once (RF), and not again between iterations.
+        // the REP itself fires first, once (RF), and not again between iterations: a trap
+        // between them leaves RF set (it is pushed as 1), the last iteration clears it.
         let m = try machine([0xF3, 0xA4, 0xF4]) {
             $0.debugRegisters[0] = TestMachine.codeBase
             $0.debugRegisters[1] = Self.data + 0x102
@@ -192,9 +193,30 @@ import X86
         #expect(m.state[.rcx] == 1)
         #expect(m.state[.rsi] == Self.data + 3 && m.state[.rdi] == Self.data + 0x103)
         #expect(dr6(m) & 0xF == 2)
+        #expect(m.state.rflags.contains(.resume))
         #expect(m.run() == .hlt(length: 1))
         #expect(m.state[.rcx] == 0)
+        #expect(!m.state.rflags.contains(.resume))
         #expect(m.load64(Self.data + 0x100) == 0x4433_2211)
+    }
+
+    @Test func deliveredDataTrapPushesRFOnlyBetweenREPIterations() throws {
+        // The trap after a middle iteration of rep stosb pushes RIP at the instruction and
+        // RF = 1; the trap after a plain store pushes RIP after it and RF = 0.
+        for (code, rip, resume) in [([UInt8(0xF3), 0xAA, 0xF4], UInt64(0), true), ([0x88, 0x07, 0xF4], 2, false)] {
+            let m = try machine(code, deliverDebug: true) {
+                $0.debugRegisters[0] = Self.data + 0x201
+                $0.debugRegisters[7] = Self.dr7(0, rw: 1)
+                $0[.rcx] = 4
+                $0[.rdi] = Self.data + 0x201 - (resume ? 1 : 0)
+            }
+            #expect(m.run() == .hlt(length: 1))
+            #expect(m.state.rip == SystemTables.handler(1))
+            let frame = m.stackSlots(m.state[.rsp], count: 3)
+            #expect(frame[0] == TestMachine.codeBase + rip)
+            #expect((frame[2] & Self.rf != 0) == resume)
+            #expect(dr6(m) & 0xF == 1)
+        }
     }
 
     @Test func movToDR7ArmsAtOnceEvenForAPageAlreadyCached() throws {

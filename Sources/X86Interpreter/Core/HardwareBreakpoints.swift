@@ -30,9 +30,6 @@ struct HardwareBreakpoints {
 
     /// B0-B3 bits of the data breakpoints the executing instruction has hit (a trap after it).
     var pendingDataHits: UInt64 = 0
-    /// RIP of a REP string instruction stopped between iterations: continuing it is not the
-    /// start of an instruction, so its instruction breakpoint is not checked again.
-    var pausedString: UInt64?
     /// The last instruction was MOV SS: its data hits wait for the next one to complete.
     var holdDataHits = false
 
@@ -69,7 +66,6 @@ struct HardwareBreakpoints {
             pendingDataHits = 0
             holdDataHits = false
         }
-        pausedString = nil
         return changed
     }
 

@@ -33,23 +33,28 @@ extension Interpreter {
     }
 
     /// Before an instruction while armed: its instruction breakpoints, a fault-class #DB with
-    /// RIP at the instruction, unless RF is set or a paused REP string instruction continues.
+    /// RIP at the instruction, unless RF is set.
     func checkInstructionBreakpoints() throws(CPUEvent) {
-        if breakpoints.pausedString == rip || flagsBase & RFlags.resume.rawValue != 0 { return }
+        if flagsBase & RFlags.resume.rawValue != 0 { return }
         let hits = breakpoints.instructionHits(at: rip)
         guard hits != 0 else { return }
         setDebugStatus(hits)
         throw .fault(X86Exception(vector: ExceptionVector.debug.rawValue))
     }
 
-    /// After an instruction completed while armed: RF clears (IRET loads it instead), a REP
-    /// instruction stopped between iterations is remembered, and the data breakpoints hit are
-    /// returned as the DR6 bits of the trap to raise now. MOV SS holds them until after the
-    /// next instruction; INT n discards them, as it does the single-step trap (its delivery
-    /// already left the instruction).
+    /// After an instruction completed while armed: RF clears (IRET loads it instead), and the
+    /// data breakpoints hit are returned as the DR6 bits of the trap to raise now. A REP
+    /// instruction stopped between iterations sets RF instead: a trap or interrupt taken there
+    /// pushes RF = 1 (SDM vol. 3, 17.3.1.1), and continuing it does not check its instruction
+    /// breakpoint again. MOV SS holds the hits until after the next instruction; INT n
+    /// discards them, as it does the single-step trap (its delivery already left the
+    /// instruction).
     func completeBreakpointStep(_ d: DecodedInstruction, startedAt start: UInt64) -> UInt64 {
-        if d.op != .iret { flagsBase &= ~RFlags.resume.rawValue }
-        breakpoints.pausedString = rip == start && Self.isString(d.op) ? start : nil
+        if rip == start && Self.isString(d.op) {
+            flagsBase |= RFlags.resume.rawValue
+        } else if d.op != .iret {
+            flagsBase &= ~RFlags.resume.rawValue
+        }
         switch d.op {
         case .movToSegment where d.reg & 7 == UInt8(SegmentRegister.ss.rawValue):
             breakpoints.holdDataHits = true
