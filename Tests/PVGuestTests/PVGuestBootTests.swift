@@ -20,9 +20,7 @@ import XenControl
 
     /// Kernels that test what Kite does not do yet, with the reason. They must still fail:
     /// when one passes, the gap is closed and it leaves this list.
-    static let knownGaps: [String: String] = [
-        "debug_breakpoints": "Kite's CPU does not raise #DB for DR0-DR3 data breakpoints yet"
-    ]
+    static let knownGaps: [String: String] = [:]
 
     final class Console: Sendable {
         let bytes = Mutex<[UInt8]>([])

@@ -52,8 +52,9 @@ extension Interpreter {
             try fill(last & ~0xFFF, access: .write, user: user)
             return nil
         }
-        // A code frame gets no writable TLB entry: its stores must reach `noteCodeWrite`.
-        if codeWatch.holdsCode(t.frame) { return nil }
+        // A code frame gets no writable TLB entry: its stores must reach `noteCodeWrite`;
+        // nor does a page with a data breakpoint: its stores must reach `writeSlow`.
+        if codeWatch.holdsCode(t.frame) || breakpoints.armed && breakpoints.watchesPage(linear, write: true) { return nil }
         return t.host + Int(linear & 0xFFF)
     }
 
@@ -103,6 +104,7 @@ extension Interpreter {
             // `noteCodeWrite` so decoded blocks of it are dropped.
             if !codeWatch.holdsCode(t.frame) { tlb.write[i] = entry }
         }
+        if breakpoints.armed { dropWatchedEntries(slot: i, linear: linear) }
         return t
     }
 
@@ -114,6 +116,7 @@ extension Interpreter {
     }
 
     func readSlow(_ linear: UInt64, _ size: UInt8, user: Bool) throws(CPUEvent) -> UInt64 {
+        if breakpoints.armed { noteDataAccess(linear, size, write: false) }
         let first = try fill(linear, access: .read, user: user)
         let offset = Int(linear & 0xFFF)
         if offset + Int(size) <= 4096 { return Self.load(first.host + offset, size) }
@@ -130,6 +133,7 @@ extension Interpreter {
     }
 
     func writeSlow(_ linear: UInt64, _ size: UInt8, _ value: UInt64, user: Bool) throws(CPUEvent) {
+        if breakpoints.armed { noteDataAccess(linear, size, write: true) }
         let first = try fill(linear, access: .write, user: user)
         let offset = Int(linear & 0xFFF)
         if offset + Int(size) <= 4096 {

@@ -41,7 +41,7 @@ extension Interpreter {
                     tlb.flushWrites()
                     seenCodeEpoch = epoch
                 }
-                if flagsBase & Self.TF != 0 {
+                if flagsBase & Self.TF != 0 || breakpoints.armed {
                     try runSingleStep(&remaining)
                 } else if !pendingEvents.isEmpty && retiredInstructions < interruptShadowEnd {
                     // An interrupt waits only for the shadow: run exactly up to its end.
@@ -113,6 +113,9 @@ extension Interpreter {
                 block = next
                 continue
             }
+            // Breakpoints armed inside the chain (MOV DR flushed the TLB, so no link held):
+            // the run loop steps from here.
+            if breakpoints.armed { return }
             guard let next = try lookupBlock(&remaining) else { return }
             let link = BlockLink(rip: rip, generation: tlb.generation, target: next)
             if block.pointee.nextLink == 0 { block.pointee.links.0 = link } else { block.pointee.links.1 = link }

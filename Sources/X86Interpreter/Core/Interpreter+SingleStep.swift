@@ -5,18 +5,28 @@ import X86
 ///
 /// The fast path never looks at TF inside a block: only POPF, IRET and SYSRET (each ends its
 /// block) and the hypervisor (between runs) can set it, so the run loop checks it between
-/// blocks and steps through `runSingleStep` one instruction at a time while it is set.
+/// blocks and steps through `runSingleStep` one instruction at a time while it is set (or
+/// while hardware breakpoints are armed: `Interpreter+Breakpoints`).
 extension Interpreter {
     /// DR6.BS: the #DB was a single step.
     static let dr6SingleStep: UInt64 = 1 << 14
 
-    /// Executes exactly one instruction (one iteration of a REP string instruction), TF being
-    /// set as it starts, then raises the single-step #DB unless the instruction cancelled it.
-    /// Faults and exits propagate as from `runBlocks`, without a trap (the instruction did
-    /// not complete, or the hypervisor completes it).
+    /// Executes exactly one instruction (one iteration of a REP string instruction) while TF
+    /// is set or hardware breakpoints are armed. An instruction breakpoint faults before it;
+    /// after it completes, one trap-class #DB reports the single step (if TF was set as it
+    /// started) and the data breakpoints it hit. Faults and exits propagate as from
+    /// `runBlocks`, without a trap (the instruction did not complete, or the hypervisor
+    /// completes it).
     func runSingleStep(_ remaining: inout Int) throws(CPUEvent) {
         stringWorkLimit = 1
         defer { stringWorkLimit = Self.stringWorkCap }
+        let stepping = flagsBase & Self.TF != 0
+        let start = rip
+        let armed = breakpoints.armed
+        if armed {
+            try checkInstructionBreakpoints()
+            if breakpoints.holdDataHits { breakpoints.holdDataHits = false } else { breakpoints.pendingDataHits = 0 }
+        }
         let instruction: UnsafePointer<DecodedInstruction>
         if let block = try lookupBlock(&remaining) {
             guard let first = block.pointee.first else { return }
@@ -30,8 +40,10 @@ extension Interpreter {
             // An instruction straddling a page was decoded into the scratch slot and has run.
             instruction = UnsafePointer(blocks.scratch)
         }
-        guard singleStepTrapFollows(instruction.pointee) else { return }
-        setDebugStatus(Self.dr6SingleStep)
+        var status = armed ? completeBreakpointStep(instruction.pointee, startedAt: start) : 0
+        if stepping && singleStepTrapFollows(instruction.pointee) { status |= Self.dr6SingleStep }
+        guard status != 0 else { return }
+        setDebugStatus(status)
         throw .fault(X86Exception(vector: ExceptionVector.debug.rawValue))
     }
 

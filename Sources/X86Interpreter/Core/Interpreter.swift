@@ -56,6 +56,9 @@ public final class Interpreter: VirtualCPU {
     /// Work one execution of a REP string instruction may do (`stringWorkCap`, or 1 while
     /// single-stepping: each iteration then traps).
     var stringWorkLimit = Interpreter.stringWorkCap
+    /// DR0-DR3 as DR7 enables them; while `armed` the run loop steps one instruction at a
+    /// time and watched pages stay out of the TLBs (`Interpreter+Breakpoints`).
+    var breakpoints = HardwareBreakpoints()
     /// FOP and FDP of the x87 instruction executing: recorded only if it raises an unmasked
     /// exception (`x87Remember`).
     var x87Pending: (opcode: UInt16, operand: UInt64?) = (0, nil)
@@ -107,6 +110,7 @@ public final class Interpreter: VirtualCPU {
         interruptShadowEnd = s.interruptShadow ? retiredInstructions &+ 1 : 0
         updatePrivilege()
         decoder = Decoder(mode: s.mode)
+        reloadBreakpoints()
     }
 
     /// Recomputes the cached CPL after CS changed.

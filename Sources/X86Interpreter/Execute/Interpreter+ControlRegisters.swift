@@ -41,6 +41,7 @@ extension Interpreter {
                 let v = reg(d.rm, 8)
                 if index >= 6 && v >> 32 != 0 { throw .generalProtection(0) }
                 arch.debugRegisters[index] = index == 6 ? (v | 0xFFFF_0FF0) : (index == 7 ? (v | 0x400) & ~0x1000 : v)
+                if index != 6 { reloadBreakpoints() }
             }
             return
         case .movToCR:

@@ -74,11 +74,13 @@ extension Interpreter {
         let cs = try checkedCodeSegment(csSel, newCPL: newCPL)
         guard isCanonical(newRIP) else { throw .generalProtection(0) }
         // RFLAGS as POPF would change it, judged at the old CPL.
-        // RF is not restored: it only suppresses instruction breakpoints, which this CPU does
-        // not have, and would clear after the next instruction anyway.
         var changeable: UInt64 = Self.statusMask | Self.TF | Self.DF | RFlags.nestedTask.rawValue
             | RFlags.alignmentCheck.rawValue | RFlags.id.rawValue
             | RFlags.virtualInterrupt.rawValue | RFlags.virtualInterruptPending.rawValue
+        // RF only suppresses an instruction breakpoint and clears after the next instruction:
+        // it is restored only while breakpoints are armed, where the stepping loop clears it
+        // (the fast path never would).
+        if breakpoints.armed { changeable |= RFlags.resume.rawValue }
         let iopl = UInt8((flagsBase >> 12) & 3)
         if cpl == 0 { changeable |= RFlags.iopl.rawValue }
         if cpl <= iopl { changeable |= Self.IF }

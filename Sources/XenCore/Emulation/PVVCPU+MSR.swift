@@ -75,6 +75,7 @@ extension PVVCPU {
         case 0...3:
             guard Self.accessOK(value, count: 8) else { throw .EPERM }
             pv.debugRegisters[reg] = value
+            loadDebugRegister(reg, value)
         case 4, 6:
             guard value >> 32 == 0 else { throw .EINVAL }
             // Reserved bits: 4–11 and 16–31 read as one (no RTM), bit 12 as zero.
@@ -91,9 +92,21 @@ extension PVVCPU {
                 }
             }
             pv.debugRegisters[7] = v
+            loadDebugRegister(7, v)
         default:
             throw .ENODEV
         }
+    }
+
+    /// Xen: activate_debugregs() — a PV vCPU's DR0-DR3 and DR7 are the CPU's while it runs,
+    /// so its breakpoints fire as on hardware and their #DB reaches do_debug
+    /// (`handleException`). DR6 stays the CPU's: do_debug moves its status bits over.
+    private func loadDebugRegister(_ reg: Int, _ value: UInt64) {
+        var s = engine.state
+        if s.debugRegisters.count < 8 { s.debugRegisters = CPUState().debugRegisters }
+        guard s.debugRegisters[reg] != value else { return }
+        s.debugRegisters[reg] = value
+        engine.state = s
     }
 
     /// Xen: do_get_debugreg() via x86emul_read_dr(); DR4/DR5 alias DR6/DR7 (no CR4.DE).
