@@ -45,7 +45,11 @@ extension PVDomainServices {
             }
             let vif = try NetXenbusDevice(
                 domain: domain, configuration: configuration, grants: grants, events: events, client: client,
-                networks: networks, log: { log(domain, .warning, "vif \(handle): \($0)") })
+                networks: networks, log: { log(domain, .warning, "vif \(handle): \($0)") },
+                onStateChange: { state in
+                    // An event, not a problem: shown by kited's log and `kite run --verbose`.
+                    if state == .connected { log(domain, .info, "vif \(handle): connected") }
+                })
             do { try vif.start() } catch {
                 vif.stop()
                 throw error

@@ -108,7 +108,6 @@ public final class NetVif: XenbusBackendDevice, NetFrameSink, Sendable {
             return s.backend
         }
         previous?.close()
-        log("vif \(configuration.handle) of \(domain): connected (\(connection.isSplit ? "split" : "one") event channel, sg \(connection.features.scatterGather))")
         return []
     }
 
