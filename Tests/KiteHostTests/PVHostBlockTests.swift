@@ -8,11 +8,6 @@ import XenBackends
 /// handshake, writes, flush, read-back, discard and a past-the-end request, then the
 /// host file checked byte for byte.
 @Suite struct PVHostBlockTests {
-    func kernel(_ name: String) throws -> [UInt8] {
-        let path = PVHostTests.buildDirectory.appendingPathComponent(name + ".elf").path
-        return [UInt8](try #require(FileManager.default.contents(atPath: path), "run scripts/build-guests.sh first"))
-    }
-
     @Test func writesFlushesAndReadsBackARawDisk() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kite-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -23,7 +18,7 @@ import XenBackends
         try h.truncate(atOffset: 1 << 20)
         try h.close()
         let host = try PVHost(memoryMiB: 64)
-        let guest = try host.create(PVDomainSpec(kernel: try kernel("blkfront"), kernelName: "blkfront", memoryMiB: 32,
+        let guest = try host.create(PVDomainSpec(kernel: try PVHostTests.kernel("blkfront"), kernelName: "blkfront", memoryMiB: 32,
                                                  disks: [PVDiskSpec(path: image, vdev: "xvda")]))
         let outcome = guest.waitForStop(timeout: 120)
         let text = String(decoding: guest.console.contents, as: UTF8.self)
@@ -47,7 +42,7 @@ import XenBackends
         defer { host.shutdown() }
         let free = host.freeMemoryMiB
         let spec = PVDomainSpec(
-            kernel: try kernel("blkfront"), kernelName: "blkfront", memoryMiB: 32,
+            kernel: try PVHostTests.kernel("blkfront"), kernelName: "blkfront", memoryMiB: 32,
             disks: [PVDiskSpec(path: "/nonexistent/kite/disk.img", vdev: "xvda")])
         #expect(throws: LaunchError.self) { try host.create(spec) }
         #expect(host.guests.isEmpty && host.freeMemoryMiB == free)
@@ -64,7 +59,7 @@ import XenBackends
         FileManager.default.createFile(atPath: base, contents: Data(baseBytes))
         let overlay = dir.appendingPathComponent("guest.cow").path
         let host = try PVHost(memoryMiB: 64)
-        let guest = try host.create(PVDomainSpec(kernel: try kernel("blkfront"), kernelName: "blkfront", memoryMiB: 32,
+        let guest = try host.create(PVDomainSpec(kernel: try PVHostTests.kernel("blkfront"), kernelName: "blkfront", memoryMiB: 32,
                                                  disks: [PVDiskSpec(path: overlay, vdev: "xvda", copyOnWriteBase: base)]))
         let outcome = guest.waitForStop(timeout: 120)
         let text = String(decoding: guest.console.contents, as: UTF8.self)

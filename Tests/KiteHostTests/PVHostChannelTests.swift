@@ -6,18 +6,13 @@ import Testing
 /// secondary console handshake, output kept and logged per channel, input typed by the
 /// host answered by the guest, and the close.
 @Suite struct PVHostChannelTests {
-    func kernel(_ name: String) throws -> [UInt8] {
-        let path = PVHostTests.buildDirectory.appendingPathComponent(name + ".elf").path
-        return [UInt8](try #require(FileManager.default.contents(atPath: path), "run scripts/build-guests.sh first"))
-    }
-
     @Test func aChannelCarriesOutputAndInputAndIsLogged() throws {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("kite-channel-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: logs) }
         let host = try PVHost(memoryMiB: 64, consoleLogDirectory: logs)
         defer { host.shutdown() }
         let guest = try host.create(PVDomainSpec(
-            kernel: try kernel("channel"), kernelName: "channel", memoryMiB: 16, name: "chan",
+            kernel: try PVHostTests.kernel("channel"), kernelName: "channel", memoryMiB: 16, name: "chan",
             channels: [PVChannelSpec(name: "org.kite.test")]))
         let channel = try #require(guest.channels.first)
         #expect(channel.number == 1 && channel.name == "org.kite.test")
@@ -45,7 +40,7 @@ import Testing
     @Test func withoutAChannelTheKernelSkipsAndNoConsoleDeviceExists() throws {
         let host = try PVHost(memoryMiB: 64)
         defer { host.shutdown() }
-        let guest = try host.create(PVDomainSpec(kernel: try kernel("channel"), kernelName: "channel", memoryMiB: 16))
+        let guest = try host.create(PVDomainSpec(kernel: try PVHostTests.kernel("channel"), kernelName: "channel", memoryMiB: 16))
         #expect(guest.channels.isEmpty)
         _ = guest.waitForStop(timeout: 60)
         let console = String(decoding: guest.console.contents, as: UTF8.self)

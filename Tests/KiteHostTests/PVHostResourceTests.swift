@@ -6,11 +6,6 @@ import XenABI
 /// vcpu-set, mem-set and mem-max as xl does them: targets in xenstore, limits in the
 /// hypervisor, and a guest (Guests/pv/tests/balloon) whose balloon follows the target.
 @Suite struct PVHostResourceTests {
-    func kernel(_ name: String) throws -> [UInt8] {
-        let path = PVHostTests.buildDirectory.appendingPathComponent(name + ".elf").path
-        return [UInt8](try #require(FileManager.default.contents(atPath: path), "run scripts/build-guests.sh first"))
-    }
-
     func read(_ host: PVHost, _ path: String) -> String? {
         try? host.store.inspect { (s) throws(XenError) in try s.readString(path) }
     }
@@ -19,7 +14,7 @@ import XenABI
         let host = try PVHost(memoryMiB: 96)
         defer { host.shutdown() }
         let guest = try host.create(PVDomainSpec(
-            kernel: try kernel("balloon"), kernelName: "balloon", memoryMiB: 16, maxMemoryMiB: 32, vcpus: 2, maxVCPUs: 4,
+            kernel: try PVHostTests.kernel("balloon"), kernelName: "balloon", memoryMiB: 16, maxMemoryMiB: 32, vcpus: 2, maxVCPUs: 4,
             startPaused: true))
         let d = "/local/domain/\(guest.id.rawValue)"
         #expect(guest.vcpuCount == 4 && guest.availableVCPUs == 2)
@@ -45,7 +40,7 @@ import XenABI
         let host = try PVHost(memoryMiB: 96)
         defer { host.shutdown() }
         let guest = try host.create(PVDomainSpec(
-            kernel: try kernel("balloon"), kernelName: "balloon", memoryMiB: 16, maxMemoryMiB: 17))
+            kernel: try PVHostTests.kernel("balloon"), kernelName: "balloon", memoryMiB: 16, maxMemoryMiB: 17))
         let text = { String(decoding: guest.console.contents, as: UTF8.self) }
         #expect(eventually(30) { text().contains("balloon: 4096 pages, target 16384 KiB, maximum 4352 pages") }, "\(text())")
         #expect(guest.currentMemoryMiB == 16)

@@ -13,11 +13,15 @@ struct PVHostTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Guests/build/pv")
 
+    /// A test kernel of Guests/pv, built by scripts/build-guests.sh.
+    static func kernel(_ name: String) throws -> [UInt8] {
+        let path = buildDirectory.appendingPathComponent(name + ".elf").path
+        return [UInt8](try #require(FileManager.default.contents(atPath: path), "run scripts/build-guests.sh first"))
+    }
+
     static func spec(_ kernel: String, name: String? = nil, paused: Bool = false) throws -> PVDomainSpec {
-        let path = buildDirectory.appendingPathComponent(kernel + ".elf").path
-        let bytes = try #require(FileManager.default.contents(atPath: path), "run scripts/build-guests.sh first")
-        return PVDomainSpec(
-            kernel: [UInt8](bytes), kernelName: path, memoryMiB: 16, name: name, startPaused: paused,
+        PVDomainSpec(
+            kernel: try Self.kernel(kernel), kernelName: buildDirectory.appendingPathComponent(kernel + ".elf").path, memoryMiB: 16, name: name, startPaused: paused,
             maxInstructions: 200_000_000)
     }
 

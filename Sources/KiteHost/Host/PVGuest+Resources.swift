@@ -82,9 +82,12 @@ extension PVGuest {
 
     /// vCPUs marked available in xenstore.
     public var availableVCPUs: Int {
-        let base = domainPath
-        return (0..<vcpuCount).filter { n in
-            (try? services.store.inspect { (server) throws(XenError) in try server.readString(base + "/cpu/\(n)/availability") }) == "online"
-        }.count
+        let base = domainPath, count = vcpuCount
+        let online = try? services.store.inspect { (server) throws(XenError) -> Int in
+            var online = 0
+            for n in 0..<count where (try? server.readString(base + "/cpu/\(n)/availability")) == "online" { online += 1 }
+            return online
+        }
+        return online ?? 0
     }
 }
